@@ -54,8 +54,9 @@ export interface Store {
   list(resource: string, opts?: ListOptions): Promise<ListResult>;
 
   /**
-   * Stores a new object: sets uid, creationTimestamp and resourceVersion (and generation 1).
-   * Throws AlreadyExists when the key is taken.
+   * Stores a new object: sets uid, creationTimestamp and resourceVersion. Everything else
+   * (generation, defaults, validation) is the API server's job. Throws AlreadyExists when the
+   * key is taken.
    */
   create(resource: string, obj: KObject): Promise<KObject>;
 
