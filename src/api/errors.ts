@@ -37,7 +37,8 @@ export type FieldErrorType =
   | 'FieldValueNotSupported'
   | 'FieldValueDuplicate'
   | 'FieldValueForbidden'
-  | 'FieldValueTooLong';
+  | 'FieldValueTooLong'
+  | 'FieldValueNotFound';
 
 export interface FieldError {
   field: string;
@@ -54,6 +55,7 @@ const fieldErrorTypeText: Record<FieldErrorType, string> = {
   FieldValueDuplicate: 'Duplicate value',
   FieldValueForbidden: 'Forbidden',
   FieldValueTooLong: 'Too long',
+  FieldValueNotFound: 'Not found',
 };
 
 /** `spec.containers[0].image: Required value`, `spec.replicas: Invalid value: -1: must be greater than or equal to 0`. */
