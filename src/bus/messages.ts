@@ -1,0 +1,116 @@
+import { z } from 'zod';
+import { jsonCodec } from './codec.js';
+
+// The messages of the NATS protocol between the control plane and nodes. Each carries `v: 1`;
+// a change that old peers cannot read gets a new version and a new schema beside this one.
+
+const v1 = z.literal(1);
+
+export const tokenIdSchema = z.string().regex(/^[a-z0-9]{6}$/, 'must be 6 characters of [a-z0-9]');
+const hmacHex = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hexadecimal digits (HMAC-SHA256)');
+export const nodeNameSchema = z
+  .string()
+  .max(253)
+  .regex(
+    /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    "must be a lowercase RFC 1123 subdomain: lower case alphanumeric characters, '-' or '.', starting and ending with an alphanumeric character",
+  );
+/** A user nkey: 'U' and 55 more base32 characters. */
+const nkeyUserPublic = z.string().regex(/^U[A-Z2-7]{55}$/, 'must be an nkey user public key (U...)');
+const pem = (label: string) => z.string().max(64 * 1024).includes(`-----BEGIN ${label}-----`, { message: `must be a PEM ${label}` });
+
+/** Why the control plane refused a bootstrap request. */
+export const bootstrapErrorReasons = ['TokenNotFound', 'TokenExpired', 'ProofMismatch', 'Invalid', 'Internal'] as const;
+export type BootstrapErrorReason = (typeof bootstrapErrorReasons)[number];
+const bootstrapError = z.object({ v: v1, ok: z.literal(false), error: z.object({ reason: z.enum(bootstrapErrorReasons), message: z.string() }) });
+export type BootstrapError = z.infer<typeof bootstrapError>;
+
+// ---- bootstrap (clients without credentials) -----------------------------------------------
+
+export const clusterInfoRequestSchema = z.object({ v: v1, tokenId: tokenIdSchema });
+export type ClusterInfoRequest = z.infer<typeof clusterInfoRequestSchema>;
+
+/** Public by design: the bootstrap user may read every reply, so nothing here is secret. */
+export const clusterInfoReplySchema = z.discriminatedUnion('ok', [
+  z.object({
+    v: v1,
+    ok: z.literal(true),
+    caPem: pem('CERTIFICATE'),
+    /** HMAC-SHA256 of caPem keyed by the token: proves the control plane holds the token. */
+    caHmac: hmacHex,
+  }),
+  bootstrapError,
+]);
+export type ClusterInfoReply = z.infer<typeof clusterInfoReplySchema>;
+
+export const joinRequestSchema = z.object({
+  v: v1,
+  tokenId: tokenIdSchema,
+  nodeName: nodeNameSchema,
+  csrPem: pem('CERTIFICATE REQUEST'),
+  nkeyPublic: nkeyUserPublic,
+  /** HMAC-SHA256 over joinProofInput(request) keyed by the token: the secret itself never travels. */
+  proof: hmacHex,
+});
+export type JoinRequest = z.infer<typeof joinRequestSchema>;
+
+export const joinReplySchema = z.discriminatedUnion('ok', [
+  z.object({ v: v1, ok: z.literal(true), nodeName: nodeNameSchema, certPem: pem('CERTIFICATE'), caPem: pem('CERTIFICATE') }),
+  bootstrapError,
+]);
+export type JoinReply = z.infer<typeof joinReplySchema>;
+
+// ---- node → control plane ------------------------------------------------------------------
+
+const quantity = z.union([z.string().max(64), z.number()]);
+const stringMap = z.record(z.string().max(317), z.string().max(63));
+
+/** What a node knows about itself; sent on connect, on every reconnect and when it changes. */
+export const nodeStatusReportSchema = z.object({
+  v: v1,
+  nodeName: nodeNameSchema,
+  labels: stringMap,
+  addresses: z.array(z.object({ type: z.string().max(32), address: z.string().max(253) })).max(32),
+  capacity: z.record(z.string().max(253), quantity),
+  allocatable: z.record(z.string().max(253), quantity),
+  nodeInfo: z.object({
+    machineID: z.string().max(128).optional(),
+    bootID: z.string().max(128).optional(),
+    kernelVersion: z.string().max(256),
+    osImage: z.string().max(256),
+    containerRuntimeVersion: z.string().max(256),
+    kubeletVersion: z.string().max(64),
+    operatingSystem: z.string().max(32),
+    architecture: z.string().max(32),
+  }),
+});
+export type NodeStatusReport = z.infer<typeof nodeStatusReportSchema>;
+
+/** The heartbeat: cheap, frequent, never written to the store as such. */
+export const leaseRenewalSchema = z.object({
+  v: v1,
+  nodeName: nodeNameSchema,
+  /** The node's clock, for logs only: the control plane judges freshness by its own clock. */
+  renewTime: z.iso.datetime(),
+});
+export type LeaseRenewal = z.infer<typeof leaseRenewalSchema>;
+
+// ---- control plane → node ------------------------------------------------------------------
+
+/** Asks a node to send everything again (after a control-plane restart, for example). */
+export const resyncRequestSchema = z.object({ v: v1, reason: z.string().max(256) });
+export type ResyncRequest = z.infer<typeof resyncRequestSchema>;
+
+export const codecs = {
+  clusterInfoRequest: jsonCodec('ClusterInfoRequest', clusterInfoRequestSchema),
+  clusterInfoReply: jsonCodec('ClusterInfoReply', clusterInfoReplySchema),
+  joinRequest: jsonCodec('JoinRequest', joinRequestSchema),
+  joinReply: jsonCodec('JoinReply', joinReplySchema),
+  nodeStatusReport: jsonCodec('NodeStatusReport', nodeStatusReportSchema),
+  leaseRenewal: jsonCodec('LeaseRenewal', leaseRenewalSchema),
+  resyncRequest: jsonCodec('ResyncRequest', resyncRequestSchema),
+};
+
+export function bootstrapFailure(reason: BootstrapErrorReason, message: string): BootstrapError {
+  return { v: 1, ok: false, error: { reason, message } };
+}
