@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { apiResourcesCommand } from './commands/api-resources.js';
+import { applyCommand } from './commands/apply.js';
+import { createCommand } from './commands/create.js';
+import { deleteCommand } from './commands/delete.js';
+import { describeCommand } from './commands/describe.js';
+import { getCommand } from './commands/get.js';
+import { versionCommand } from './commands/version.js';
+
+const program = new Command('ctl')
+  .description('Skiff: a small, Kubernetes-shaped container cluster. Client commands work like kubectl.')
+  .option('--kubeconfig <path>', 'kubeconfig to use (default: $KUBECONFIG, else /var/lib/skiff/server/admin.kubeconfig)')
+  .option('-n, --namespace <namespace>', "namespace to act in (default: the kubeconfig context's, else default)")
+  .showHelpAfterError()
+  .addCommand(getCommand())
+  .addCommand(describeCommand())
+  .addCommand(applyCommand())
+  .addCommand(createCommand())
+  .addCommand(deleteCommand())
+  .addCommand(apiResourcesCommand())
+  .addCommand(versionCommand());
+
+await program.parseAsync(process.argv);
