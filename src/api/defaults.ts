@@ -5,6 +5,7 @@
 import { isQuantity } from './quantity.js';
 import type { KObject } from './types.js';
 import { isObj, type Obj } from './validation/field.js';
+import { isDns1123Label } from './validation/names.js';
 import { volumeSourceFields } from './validation/volume-sources.js';
 
 /** Fills in, in place, the fields Kubernetes defaults for the object's kind. */
@@ -242,7 +243,8 @@ function defaultNamespace(obj: KObject): void {
   const status = objField(obj, 'status');
   if (status) setIfAbsent(status, 'phase', 'Active');
   // Every namespace carries its own name as a label, so selectors can pick namespaces by name.
-  if (isObj(obj.metadata) && typeof obj.metadata.name === 'string' && obj.metadata.name !== '') {
+  // A name that is not a valid label is left for validation to report once, at the name.
+  if (isObj(obj.metadata) && typeof obj.metadata.name === 'string' && isDns1123Label(obj.metadata.name).length === 0) {
     const labels = objField(obj.metadata as Obj, 'labels');
     if (labels) labels['kubernetes.io/metadata.name'] = obj.metadata.name;
   }
