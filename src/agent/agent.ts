@@ -1,0 +1,124 @@
+import type { NatsConnection, Subscription } from 'nats';
+import { connectBus } from '../bus/connection.js';
+import { receive } from '../bus/codec.js';
+import { codecs } from '../bus/messages.js';
+import { subjects } from '../bus/subjects.js';
+import type { Logger } from '../log/logger.js';
+import type { AgentIdentity } from './identity.js';
+import { describeNode, hostFacts, type SystemFacts } from './node-info.js';
+
+// The node agent: one NATS connection as this node (its nkey, its own inbox), a lease renewal
+// every few seconds, and a full status report on connect, on every reconnect, on the control
+// plane's request and periodically. What runs pods plugs in as a PodManager, which gets the
+// same connection and is told to resync whenever the agent resyncs.
+
+export interface AgentContext {
+  nc: NatsConnection;
+  nodeName: string;
+  log: Logger;
+}
+
+export interface PodManager {
+  start(ctx: AgentContext): Promise<void>;
+  /** Converge again from the control plane's state: after a reconnect or when asked. */
+  resync(reason: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface AgentOptions {
+  identity: AgentIdentity;
+  /** Reported as nodeInfo.kubeletVersion. */
+  version: string;
+  log: Logger;
+  /** Lease renewal period (kubelet's --node-status-update-frequency); well under the control plane's grace period. */
+  heartbeatIntervalMs?: number;
+  /** Full status resend period; the control plane writes only what changed. */
+  statusReportIntervalMs?: number;
+  facts?: SystemFacts;
+  /** Until the runtime layer reports its version, `containerd://unknown`. */
+  containerRuntimeVersion?: () => Promise<string>;
+  podManager?: PodManager;
+}
+
+export class Agent {
+  private nc: NatsConnection | undefined;
+  private sub: Subscription | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly opts: AgentOptions) {}
+
+  get nodeName(): string {
+    return this.opts.identity.nodeName;
+  }
+
+  /** Connects (retrying until the control plane's NATS answers) and starts reporting. */
+  async start(): Promise<void> {
+    const { identity, log } = this.opts;
+    const nc = await connectBus({
+      servers: identity.server,
+      name: `skiff-agent ${identity.nodeName}`,
+      trust: { kind: 'ca', caPem: identity.caPem },
+      nkeySeed: identity.nkeySeed,
+      inboxPrefix: subjects.nodeInboxPrefix(identity.nodeName),
+      persistent: true,
+      onReconnect: () => void this.resync('reconnected'),
+      log,
+    });
+    this.nc = nc;
+    this.sub = nc.subscribe(subjects.toNode(identity.nodeName, 'resync'), {
+      callback: (err, msg) => {
+        if (err) return;
+        const req = receive(codecs.resyncRequest, msg, log);
+        if (req) void this.resync(`control plane asked: ${req.reason}`);
+      },
+    });
+    log.info({ node: identity.nodeName, server: identity.server }, 'agent connected');
+    await this.sendStatus();
+    this.renewLease();
+    this.leaseTimer = setInterval(() => this.renewLease(), this.opts.heartbeatIntervalMs ?? 4000);
+    this.statusTimer = setInterval(() => void this.sendStatus(), this.opts.statusReportIntervalMs ?? 60_000);
+    await this.opts.podManager?.start({ nc, nodeName: identity.nodeName, log });
+  }
+
+  /** Resolves when the connection ends for good; rejects with the reason if it was not stop(). */
+  async closed(): Promise<void> {
+    const err = await this.nc?.closed();
+    if (err && !this.stopped) throw err;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.leaseTimer);
+    clearInterval(this.statusTimer);
+    await this.opts.podManager?.stop();
+    this.sub?.unsubscribe();
+    if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc?.close());
+  }
+
+  private async resync(reason: string): Promise<void> {
+    this.opts.log.info({ reason }, 'resyncing with the control plane');
+    await this.sendStatus();
+    this.renewLease();
+    await this.opts.podManager?.resync(reason).catch((e) => this.opts.log.error({ err: e }, 'pod manager resync failed'));
+  }
+
+  private async sendStatus(): Promise<void> {
+    if (!this.nc || this.nc.isClosed()) return;
+    const { identity } = this.opts;
+    const report = describeNode(this.opts.facts ?? hostFacts, {
+      nodeName: identity.nodeName,
+      labels: identity.labels,
+      agentVersion: this.opts.version,
+      containerRuntimeVersion: (await this.opts.containerRuntimeVersion?.()) ?? 'containerd://unknown',
+    });
+    this.nc.publish(subjects.fromNode(identity.nodeName, 'status'), codecs.nodeStatusReport.encode(report));
+  }
+
+  private renewLease(): void {
+    if (!this.nc || this.nc.isClosed()) return;
+    const { nodeName } = this.opts.identity;
+    this.nc.publish(subjects.fromNode(nodeName, 'lease'), codecs.leaseRenewal.encode({ v: 1, nodeName, renewTime: new Date().toISOString() }));
+  }
+}

@@ -1,0 +1,210 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Msg, NatsConnection, Subscription } from 'nats';
+import { isApiError } from '../api/errors.js';
+import type { KObject, Node, NodeCondition } from '../api/types.js';
+import { receive } from '../bus/codec.js';
+import { codecs, type NodeStatusReport } from '../bus/messages.js';
+import { nodeOfFromSubject, subjects } from '../bus/subjects.js';
+import type { Logger } from '../log/logger.js';
+import type { Store, Watch } from '../store/store.js';
+import type { NodeCredentials } from './node-credentials.js';
+
+// Node status and liveness. Agents send a full status report when they (re)connect or change,
+// and a lease renewal every few seconds. Renewals live in memory only, as Kubernetes keeps them
+// in cheap Lease objects rather than the Node: the Node is written when something changes
+// (Ready flips, status differs) and otherwise once a heartbeat-write interval, so a quiet
+// cluster costs almost no store writes. Freshness is judged by this process's monotonic clock,
+// never by the node's, so clock skew on a Pi cannot make a node look alive or dead.
+
+export interface NodeLifecycleOptions {
+  nc: NatsConnection;
+  store: Store;
+  credentials: NodeCredentials;
+  log: Logger;
+  /** --node-monitor-grace-period: how long without a renewal before Ready turns Unknown. */
+  gracePeriodMs: number;
+  /** How often Ready.lastHeartbeatTime is written while nothing else changes. */
+  heartbeatWriteIntervalMs?: number;
+  /** Monotonic milliseconds. */
+  now?: () => number;
+}
+
+const readyTrue = { status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' } as const;
+const readyUnknown = { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.' } as const;
+
+export class NodeLifecycle {
+  private readonly renewedAt = new Map<string, number>();
+  private readonly heartbeatWrittenAt = new Map<string, number>();
+  private subs: Subscription[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private nodeWatch: Watch | undefined;
+  private readonly startedAt: number;
+  private readonly now: () => number;
+  private ticking = false;
+
+  constructor(private readonly opts: NodeLifecycleOptions) {
+    this.now = opts.now ?? (() => performance.now());
+    this.startedAt = this.now();
+  }
+
+  async start(): Promise<void> {
+    const { nc, log } = this.opts;
+    this.subs.push(
+      nc.subscribe(subjects.fromAnyNode('status'), { callback: (err, msg) => !err && void this.guard(msg, () => this.onStatus(msg)) }),
+      nc.subscribe(subjects.fromAnyNode('lease'), { callback: (err, msg) => !err && void this.guard(msg, () => this.onLease(msg)) }),
+    );
+    await this.opts.credentials.removeOrphans();
+    this.watchDeletions();
+    // After a control-plane restart every node resends its status at once instead of waiting.
+    for (const n of (await this.opts.store.list('nodes')).items) this.requestResync(n.metadata.name!, 'control plane started');
+    const period = Math.max(200, Math.min(1000, this.opts.gracePeriodMs / 4));
+    this.timer = setInterval(() => void this.tick().catch((e) => log.error({ err: e }, 'node monitor failed')), period);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.nodeWatch?.close();
+    for (const s of this.subs.splice(0)) s.unsubscribe();
+  }
+
+  /** Marks nodes whose lease has not been renewed within the grace period as Ready=Unknown. */
+  async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const now = this.now();
+      for (const obj of (await this.opts.store.list('nodes')).items) {
+        const name = obj.metadata.name!;
+        const ready = readyCondition(obj as Node);
+        if (ready?.status === 'Unknown') continue;
+        const last = this.renewedAt.get(name) ?? this.startedAt;
+        if (now - last <= this.opts.gracePeriodMs) continue;
+        await this.updateNode(name, (node) => setReady(node, readyUnknown));
+        this.opts.log.warn({ node: name, silentForMs: Math.round(now - last) }, 'node stopped renewing its lease; Ready is Unknown');
+      }
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async guard(msg: Msg, handle: () => Promise<void>): Promise<void> {
+    try {
+      await handle();
+    } catch (e) {
+      this.opts.log.error({ err: e, subject: msg.subject }, 'handling a node message failed');
+    }
+  }
+
+  /** The node the subject proves (nats-server enforces it) if the payload claims the same node. */
+  private sender(msg: Msg, claimed: string): string | undefined {
+    const fromSubject = nodeOfFromSubject(msg.subject);
+    if (fromSubject !== claimed) {
+      this.opts.log.warn({ subject: msg.subject, claimed }, 'dropped a message whose node differs from its sender');
+      return undefined;
+    }
+    return fromSubject;
+  }
+
+  private async onStatus(msg: Msg): Promise<void> {
+    const report = receive(codecs.nodeStatusReport, msg, this.opts.log);
+    if (!report) return;
+    const name = this.sender(msg, report.nodeName);
+    if (!name) return;
+    this.renewedAt.set(name, this.now());
+    const updated = await this.updateNode(name, (node) => setReady(applyReport(node, report), readyTrue));
+    if (updated === 'missing') this.opts.log.warn({ node: name }, 'status from a node that has no Node object (deleted?); ignored');
+  }
+
+  private async onLease(msg: Msg): Promise<void> {
+    const lease = receive(codecs.leaseRenewal, msg, this.opts.log);
+    if (!lease) return;
+    const name = this.sender(msg, lease.nodeName);
+    if (!name) return;
+    const now = this.now();
+    this.renewedAt.set(name, now);
+    const node = (await this.opts.store.get({ resource: 'nodes', namespace: '', name })) as Node | undefined;
+    if (!node) return;
+    if (!node.status?.nodeInfo) {
+      // Renewals alone cannot make a node Ready: ask for the status first.
+      this.requestResync(name, 'no status on record');
+      return;
+    }
+    const stale = now - (this.heartbeatWrittenAt.get(name) ?? -Infinity) > (this.opts.heartbeatWriteIntervalMs ?? 60_000);
+    if (readyCondition(node)?.status !== 'True' || stale) {
+      await this.updateNode(name, (n) => setReady(n, readyTrue, true));
+      this.opts.log.debug({ node: name }, 'heartbeat written');
+    }
+  }
+
+  /** Applies `mutate` to the Node; writes only when the result differs. */
+  private async updateNode(name: string, mutate: (n: Node) => Node): Promise<'written' | 'unchanged' | 'missing'> {
+    const outcome = { written: false, ready: false };
+    try {
+      await this.opts.store.guaranteedUpdate({ resource: 'nodes', namespace: '', name }, (cur) => {
+        const next = mutate(structuredClone(cur) as Node);
+        outcome.written = !isDeepStrictEqual(next, cur);
+        outcome.ready = readyCondition(next)?.status === 'True';
+        return outcome.written ? (next as KObject) : undefined;
+      });
+    } catch (e) {
+      if (isApiError(e, 'NotFound')) return 'missing';
+      throw e;
+    }
+    if (outcome.written && outcome.ready) this.heartbeatWrittenAt.set(name, this.now());
+    return outcome.written ? 'written' : 'unchanged';
+  }
+
+  private requestResync(name: string, reason: string): void {
+    this.opts.nc.publish(subjects.toNode(name, 'resync'), codecs.resyncRequest.encode({ v: 1, reason }));
+  }
+
+  private watchDeletions(): void {
+    const w = this.opts.store.watch('nodes');
+    this.nodeWatch = w;
+    void (async () => {
+      for await (const ev of w) {
+        if (ev.type !== 'DELETED') continue;
+        this.renewedAt.delete(ev.object.metadata.name!);
+        this.heartbeatWrittenAt.delete(ev.object.metadata.name!);
+        await this.opts.credentials.removeOrphans().catch((e) => this.opts.log.error({ err: e }, 'revoking credentials of a deleted node failed'));
+      }
+    })();
+  }
+}
+
+function readyCondition(node: Node): NodeCondition | undefined {
+  return node.status?.conditions?.find((c) => c.type === 'Ready');
+}
+
+/**
+ * Sets Ready to `want`. The heartbeat time moves only with a transition or when `heartbeat` is
+ * set, so re-applying the same state compares equal and writes nothing.
+ */
+function setReady(node: Node, want: { status: 'True' | 'Unknown'; reason: string; message: string }, heartbeat = false): Node {
+  const now = new Date().toISOString();
+  const conditions = node.status?.conditions ?? [];
+  const cur = conditions.find((c) => c.type === 'Ready');
+  const changed = cur?.status !== want.status;
+  const next: NodeCondition = {
+    type: 'Ready',
+    ...want,
+    // Unknown keeps the time of the last heartbeat actually received, as Kubernetes does.
+    lastHeartbeatTime: want.status === 'True' && (changed || heartbeat) ? now : (cur?.lastHeartbeatTime ?? now),
+    lastTransitionTime: changed ? now : (cur?.lastTransitionTime ?? now),
+  };
+  return { ...node, status: { ...node.status, conditions: [...conditions.filter((c) => c.type !== 'Ready'), next] } };
+}
+
+function applyReport(node: Node, r: NodeStatusReport): Node {
+  return {
+    ...node,
+    metadata: { ...node.metadata, labels: { ...node.metadata.labels, ...r.labels } },
+    status: {
+      ...node.status,
+      addresses: r.addresses,
+      capacity: r.capacity,
+      allocatable: r.allocatable,
+      nodeInfo: r.nodeInfo,
+    },
+  };
+}
