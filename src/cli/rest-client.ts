@@ -132,6 +132,14 @@ export class RestClient {
     return this.request<VersionInfo>('GET', '/version');
   }
 
+  /** A plain-text endpoint such as `/readyz` or `/livez`. */
+  async getText(path: string): Promise<string> {
+    const res = await this.open('GET', path, {}, true);
+    const body = await readBody(res);
+    if ((res.statusCode ?? 0) >= 300) throw errorFromBody(res.statusCode ?? 0, body);
+    return body;
+  }
+
   /** One watch stream; it ends when the server or the network closes it (see reflector.ts to survive that). */
   async *watch(info: ResourceInfo, opts: WatchOptions, signal?: AbortSignal): AsyncGenerator<WatchEvent> {
     const res = await this.open('GET', resourcePath(info, opts.namespace), {
