@@ -61,6 +61,9 @@ export interface ResourceTarget {
   names: string[];
 }
 
+/** kubectl's `all` category: the workload kinds, in the order kubectl prints them. */
+const allCategory = ['pods', 'replicationcontrollers', 'daemonsets', 'deployments', 'replicasets', 'jobs', 'cronjobs'];
+
 /**
  * The positional arguments of get, describe and delete: `KIND [NAME...]`, `KIND1,KIND2`, or
  * `KIND/NAME [KIND/NAME...]`. Targets keep the order the user gave.
@@ -85,7 +88,10 @@ export function parseTargets(args: string[]): ResourceTarget[] {
     return targets;
   }
   const [kinds, ...names] = args;
-  const infos = kinds.split(',').filter(Boolean).map(resolveResource);
+  const infos = kinds
+    .split(',')
+    .filter(Boolean)
+    .flatMap((k) => (k === 'all' ? allCategory.map(resolveResource) : [resolveResource(k)]));
   if (infos.length > 1 && names.length > 0) {
     throw new CliError(`names cannot be given with several kinds (${kinds}); use KIND/NAME arguments instead`);
   }

@@ -64,9 +64,9 @@ function writeList(w: DescribeWriter, level: number, title: string, items: strin
   for (const i of items) w.line(level + 1, i);
 }
 
-function writeContainer(w: DescribeWriter, level: number, c: Container, status: ContainerStatus | undefined): void {
-  w.line(level, `${c.name}:`);
-  const l = level + 1;
+/** `nameLevel` holds the container's name line; `l` its fields (templates indent names by one more space, as kubectl does). */
+function writeContainer(w: DescribeWriter, nameLevel: number, l: number, c: Container, status: ContainerStatus | undefined, templated: boolean): void {
+  w.line(nameLevel, `${templated ? ' ' : ''}${c.name}:`);
   if (status) w.field(l, 'Container ID', status.containerID ?? '');
   w.field(l, 'Image', c.image ?? '');
   if (status) w.field(l, 'Image ID', status.imageID ?? '');
@@ -109,16 +109,20 @@ function writeContainer(w: DescribeWriter, level: number, c: Container, status: 
   }
 }
 
+/** Pods: `Containers:` / `  name:` / `    Image:`; templates: `  Containers:` / `   name:` / `    Image:`. */
 export function writeContainers(
   w: DescribeWriter,
   level: number,
   title: string,
   containers: Container[] | undefined,
   statuses: ContainerStatus[] | undefined,
+  templated = false,
 ): void {
   if (!containers?.length) return;
   w.line(level, `${title}:`);
-  for (const c of containers) writeContainer(w, level + 1, c, statuses?.find((s) => s.name === c.name));
+  const fields = templated ? level + 1 : level + 2;
+  const nameLevel = templated ? level : level + 1;
+  for (const c of containers) writeContainer(w, nameLevel, fields, c, statuses?.find((s) => s.name === c.name), templated);
 }
 
 function volumeLines(v: Volume): [string, string][] {
@@ -244,8 +248,8 @@ export function describeTemplate(w: DescribeWriter, level: number, template: Pod
       .forEach((k, i) => w.line(level + 1, `${i === 0 ? 'Annotations:' : ''}\t${k}: ${ann[k]}`));
   }
   if (template?.spec?.serviceAccountName) w.field(level + 1, 'Service Account', template.spec.serviceAccountName);
-  writeContainers(w, level + 1, 'Init Containers', template?.spec?.initContainers, undefined);
-  writeContainers(w, level + 1, 'Containers', template?.spec?.containers, undefined);
+  writeContainers(w, level + 1, 'Init Containers', template?.spec?.initContainers, undefined, true);
+  writeContainers(w, level + 1, 'Containers', template?.spec?.containers, undefined, true);
   writeVolumes(w, level + 1, template?.spec?.volumes);
   if (template?.spec?.nodeSelector && Object.keys(template.spec.nodeSelector).length) {
     writeLabels(w, level + 1, 'Node-Selectors', template.spec.nodeSelector);

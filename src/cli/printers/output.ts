@@ -26,9 +26,9 @@ export function formatJson(objs: KObject[], single: boolean): string {
   return `${JSON.stringify(asListOrSingle(objs, single), null, 4)}\n`;
 }
 
-/** Keys sorted, as kubectl's YAML (marshalled through a map) has them. */
+/** Keys sorted and list items not indented under their key, as kubectl's YAML has them. */
 export function formatYaml(objs: KObject[], single: boolean): string {
-  return stringify(asListOrSingle(objs, single), { sortMapEntries: true, lineWidth: 0 });
+  return stringify(asListOrSingle(objs, single), { sortMapEntries: true, lineWidth: 0, indentSeq: false });
 }
 
 export function nameOf(obj: KObject): string {
