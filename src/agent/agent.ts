@@ -79,6 +79,8 @@ export class Agent {
     this.renewLease();
     this.leaseTimer = setInterval(() => this.renewLease(), this.opts.heartbeatIntervalMs ?? 4000);
     this.statusTimer = setInterval(() => void this.sendStatus(), this.opts.statusReportIntervalMs ?? 60_000);
+    // A connection closed for good (credentials revoked) ends the reporting too.
+    void nc.closed().then(() => this.stopTimers());
     await this.opts.podManager?.start({ nc, nodeName: identity.nodeName, log });
   }
 
@@ -90,11 +92,15 @@ export class Agent {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.leaseTimer);
-    clearInterval(this.statusTimer);
+    this.stopTimers();
     await this.opts.podManager?.stop();
     this.sub?.unsubscribe();
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc?.close());
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.leaseTimer);
+    clearInterval(this.statusTimer);
   }
 
   private async resync(reason: string): Promise<void> {

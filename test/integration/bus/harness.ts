@@ -80,3 +80,13 @@ export async function eventually<T>(what: string, timeoutMs: number, check: () =
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/** `p`'s value, or `fallback` if it has not settled within `ms`; leaves no timer behind. */
+export async function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([p, new Promise<T>((r) => (timer = setTimeout(() => r(fallback), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
