@@ -218,29 +218,35 @@ export class TestCluster {
   private constructor(
     readonly dataDir: string,
     readonly apiPort: number,
-    readonly server: ChildProcess,
+    private readonly opts: ClusterOptions,
   ) {
     this.kubeconfig = join(dataDir, 'admin.kubeconfig');
     this.dirs.push(dataDir);
+    this.server = this.spawnServer();
+  }
+
+  /** The running `ctl server` process (a new one after restartServer). */
+  server: ChildProcess;
+
+  private spawnServer(): ChildProcess {
+    const server = spawn(
+      process.execPath,
+      [ctlPath, 'server', '--data-dir', this.dataDir, '--api-port', String(this.apiPort), '--bind-address', '127.0.0.1', ...(this.opts.serverArgs ?? [])],
+      { cwd: repoRoot, env: cleanEnv(this.opts.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
     this.addProcess(server);
     const keep = (d: Buffer) => {
       this.serverLog = (this.serverLog + d.toString('utf8')).slice(-64_000);
     };
     server.stdout?.on('data', keep);
     server.stderr?.on('data', keep);
+    return server;
   }
 
   /** Starts `ctl server` on 127.0.0.1 with a fresh data directory and waits until it is ready. */
   static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
     await ensureBuilt();
-    const dataDir = makeTempDir('e2e-server');
-    const apiPort = await freePort();
-    const server = spawn(
-      process.execPath,
-      [ctlPath, 'server', '--data-dir', dataDir, '--api-port', String(apiPort), '--bind-address', '127.0.0.1', ...(opts.serverArgs ?? [])],
-      { cwd: repoRoot, env: cleanEnv(opts.env), stdio: ['ignore', 'pipe', 'pipe'], detached: true },
-    );
-    const cluster = new TestCluster(dataDir, apiPort, server);
+    const cluster = new TestCluster(makeTempDir('e2e-server'), await freePort(), opts);
     try {
       await cluster.waitReady(opts.startTimeoutMs ?? 30_000);
     } catch (e) {
@@ -248,6 +254,13 @@ export class TestCluster {
       throw e;
     }
     return cluster;
+  }
+
+  /** Stops the control plane and starts it again on the same data directory and port. */
+  async restartServer(): Promise<void> {
+    await stopProcess(this.server);
+    this.server = this.spawnServer();
+    await this.waitReady(this.opts.startTimeoutMs ?? 30_000);
   }
 
   /** Polls for the kubeconfig the server writes, then for /readyz answering ok. */
