@@ -7,6 +7,10 @@ import { deleteCommand } from './commands/delete.js';
 import { describeCommand } from './commands/describe.js';
 import { getCommand } from './commands/get.js';
 import { versionCommand } from './commands/version.js';
+import { agentCommand } from './commands/agent.js';
+import { joinCommand } from './commands/join.js';
+import { resetCommand } from './commands/reset.js';
+import { tokenCommand } from './commands/token.js';
 
 const program = new Command('ctl')
   .description('Skiff: a small, Kubernetes-shaped container cluster. Client commands work like kubectl.')
@@ -19,6 +23,10 @@ const program = new Command('ctl')
   .addCommand(createCommand())
   .addCommand(deleteCommand())
   .addCommand(apiResourcesCommand())
-  .addCommand(versionCommand());
+  .addCommand(versionCommand())
+  .addCommand(tokenCommand())
+  .addCommand(joinCommand())
+  .addCommand(agentCommand())
+  .addCommand(resetCommand());
 
 await program.parseAsync(process.argv);

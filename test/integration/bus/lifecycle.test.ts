@@ -8,7 +8,7 @@ import { loadIdentity } from '../../../src/agent/identity.js';
 import { joinCluster } from '../../../src/agent/join.js';
 import { subjects } from '../../../src/bus/subjects.js';
 import { eventually, getNode, log, readyStatus, startHarness, within, type Harness } from './harness.js';
-import { testJoinCrypto } from './test-pki.js';
+import { nodeJoinCrypto } from '../../../src/agent/node-key.js';
 
 // Liveness: NotReady after the grace period without renewals, Ready again on the next one,
 // survival of a nats-server crash, and revocation when a Node is deleted or joins again.
@@ -31,7 +31,7 @@ after(async () => {
 });
 
 async function joinAndRun(nodeName: string, dataDir = join(scratch, nodeName)): Promise<Agent> {
-  await joinCluster({ server: h.url, token, caCertHash: h.caCertHash, nodeName, dataDir, labels: {}, crypto: testJoinCrypto, log });
+  await joinCluster({ server: h.url, token, caCertHash: h.caCertHash, nodeName, dataDir, labels: {}, crypto: nodeJoinCrypto, log });
   return runAgent(dataDir);
 }
 

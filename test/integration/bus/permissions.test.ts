@@ -11,7 +11,7 @@ import { connectBus } from '../../../src/bus/connection.js';
 import { codecs } from '../../../src/bus/messages.js';
 import { subjects } from '../../../src/bus/subjects.js';
 import { eventually, getNode, log, readyStatus, startHarness, type Harness } from './harness.js';
-import { testJoinCrypto } from './test-pki.js';
+import { nodeJoinCrypto } from '../../../src/agent/node-key.js';
 
 // Least privilege is enforced by nats-server: node A's credentials cannot speak for node B
 // or read B's subjects, and a client without credentials reaches only the bootstrap subjects.
@@ -27,7 +27,7 @@ before(async () => {
   scratch = mkdtempSync(join(tmpdir(), 'skiff-perm-'));
   const { token } = await h.plane.tokens.create({});
   const joinAs = (nodeName: string) =>
-    joinCluster({ server: h.url, token, caCertHash: h.caCertHash, nodeName, dataDir: join(scratch, nodeName), labels: {}, crypto: testJoinCrypto, log });
+    joinCluster({ server: h.url, token, caCertHash: h.caCertHash, nodeName, dataDir: join(scratch, nodeName), labels: {}, crypto: nodeJoinCrypto, log });
   a = await joinAs('node-a');
   b = await joinAs('node-b');
   for (const id of [a, b]) {

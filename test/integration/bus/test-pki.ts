@@ -1,14 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { createHash, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { JoinCrypto } from '../../../src/agent/join.js';
+import { caCertHash } from '../../../src/agent/node-key.js';
 import type { NatsPlanePki } from '../../../src/server/nats-plane.js';
 
 // A throwaway CA for tests of the NATS plane, made with the openssl tool: ECDSA P-256,
 // certificates as the control plane issues them (server certificate with SANs, node client
-// certificates from a CSR).
+// certificates from a CSR). Joiners use the real node-side code (src/agent/node-key.ts).
 
 function openssl(dir: string, args: string[], input?: string): string {
   return execFileSync('openssl', args, { cwd: dir, input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
@@ -23,10 +22,6 @@ function withDir<T>(fn: (dir: string) => T): T {
   }
 }
 
-export function spkiHash(caPem: string): string {
-  const spki = new X509Certificate(caPem).publicKey.export({ type: 'spki', format: 'der' });
-  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
-}
 
 export async function testPki(): Promise<NatsPlanePki> {
   const { caPem, caKey } = withDir((dir) => {
@@ -43,7 +38,7 @@ export async function testPki(): Promise<NatsPlanePki> {
   };
   return {
     caPem,
-    caCertHash: spkiHash(caPem),
+    caCertHash: caCertHash(caPem),
     async issueServerCertificate({ dnsNames, ipAddresses }) {
       return withDir((dir) => {
         openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'srv.key', '-out', 'srv.csr', '-subj', '/CN=skiff-nats']);
@@ -57,13 +52,3 @@ export async function testPki(): Promise<NatsPlanePki> {
     },
   };
 }
-
-export const testJoinCrypto: JoinCrypto = {
-  caCertHash: spkiHash,
-  async nodeKeyAndCsr(nodeName) {
-    return withDir((dir) => {
-      openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'node.key', '-out', 'node.csr', '-subj', `/CN=system:node:${nodeName}`]);
-      return { keyPem: readFileSync(join(dir, 'node.key'), 'utf8'), csrPem: readFileSync(join(dir, 'node.csr'), 'utf8') };
-    });
-  },
-};

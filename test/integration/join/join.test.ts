@@ -7,7 +7,7 @@ import { Agent } from '../../../src/agent/agent.js';
 import { identityDir, loadIdentity } from '../../../src/agent/identity.js';
 import { joinCluster, JoinError, type JoinOptions } from '../../../src/agent/join.js';
 import { eventually, getNode, log, readyStatus, startHarness, type Harness } from '../bus/harness.js';
-import { testJoinCrypto } from '../bus/test-pki.js';
+import { nodeJoinCrypto } from '../../../src/agent/node-key.js';
 
 let h: Harness;
 let scratch: string;
@@ -29,7 +29,7 @@ function options(over: Partial<JoinOptions>): JoinOptions {
     nodeName: `node-${++n}`,
     dataDir: join(scratch, `agent-${n}`),
     labels: {},
-    crypto: testJoinCrypto,
+    crypto: nodeJoinCrypto,
     log,
     ...over,
   };
