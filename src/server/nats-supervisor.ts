@@ -72,7 +72,8 @@ export class NatsSupervisor {
       const child = this.child;
       // No running server: the restart will read the new config.
       if (!child?.pid || child.exitCode !== null) return;
-      const applied = this.waitForLine((l) => (l.includes('Reloaded server configuration') ? 'ok' : l.includes('Failed to reload') || l.includes('[ERR]') ? 'fail' : undefined), reloadTimeoutMs);
+      // Only reload lines count: [ERR] lines about clients (a revoked node retrying) are common.
+      const applied = this.waitForLine((l) => (l.includes('Reloaded server configuration') ? 'ok' : l.includes('Failed to reload') ? 'fail' : undefined), reloadTimeoutMs);
       process.kill(child.pid, 'SIGHUP');
       await applied;
     });
