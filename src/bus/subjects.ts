@@ -35,7 +35,8 @@ export const subjects = {
   toNode: (nodeName: string, topic: ToNodeTopic) => `${root}.to.${nodeToken(nodeName)}.${topic}`,
   toNodeAll: (nodeName: string) => `${root}.to.${nodeToken(nodeName)}.>`,
 
-  /** Reply inbox of clients without a node identity (joiners). */
+  /** Reply inbox of clients without a node identity (joiners): nats.js's default prefix. */
+  defaultInboxPrefix: '_INBOX',
   defaultInboxAll: '_INBOX.>',
   /**
    * Each node gets its own inbox prefix, so a node can subscribe to its own replies only and

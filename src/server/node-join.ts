@@ -48,6 +48,12 @@ export class NodeJoinService {
   }
 
   private async respond<T>(msg: Msg, codec: { encode(v: T | BootstrapError): Uint8Array }, handle: () => Promise<T | BootstrapError>): Promise<void> {
+    // Replies go only to a bootstrap inbox: a forged reply subject must not make this
+    // privileged connection publish onto a node's subjects.
+    if (!msg.reply?.startsWith(`${subjects.defaultInboxPrefix}.`)) {
+      this.deps.log.warn({ subject: msg.subject, reply: msg.reply }, 'ignored a bootstrap request whose reply subject is not a bootstrap inbox');
+      return;
+    }
     let reply: T | BootstrapError;
     try {
       reply = await handle();
@@ -55,7 +61,7 @@ export class NodeJoinService {
       this.deps.log.error({ err: e, subject: msg.subject }, 'bootstrap request failed');
       reply = bootstrapFailure('Internal', `the control plane could not complete the request: ${(e as Error).message}; check the control plane's log and try again`);
     }
-    if (msg.reply) msg.respond(codec.encode(reply));
+    msg.respond(codec.encode(reply));
   }
 
   private async clusterInfo(msg: Msg): Promise<ClusterInfoReply> {

@@ -138,3 +138,23 @@ function sampleReport(nodeName: string) {
     nodeInfo: { kernelVersion: 'x', osImage: 'x', containerRuntimeVersion: 'x', kubeletVersion: 'x', operatingSystem: 'linux', architecture: 'amd64' },
   };
 }
+
+test('a bootstrap request with a forged reply subject gets no answer on a node subject', { timeout: 15_000 }, async () => {
+  const anon = await connect({ servers: h.url, tls: { ca: a.caPem } });
+  const watcher = await connectAs(a);
+  try {
+    const seen: string[] = [];
+    watcher.nc.subscribe(subjects.toNodeAll('node-a'), { callback: (_e, m) => seen.push(m.subject) });
+    await watcher.nc.flush();
+    anon.publish(subjects.bootstrapClusterInfo, codecs.clusterInfoRequest.encode({ v: 1, tokenId: 'abcdef' }), { reply: subjects.toNode('node-a', 'resync') });
+    await anon.flush();
+    // A real request right after it is answered, so the forged one has been handled by then.
+    const r = await anon.request(subjects.bootstrapClusterInfo, codecs.clusterInfoRequest.encode({ v: 1, tokenId: 'abcdef' }), { timeout: 5000 });
+    assert.ok(codecs.clusterInfoReply.decode(r.data).ok);
+    await watcher.nc.flush();
+    assert.deepEqual(seen, []);
+  } finally {
+    await anon.close();
+    await watcher.nc.close();
+  }
+});
