@@ -1,6 +1,7 @@
 import 'reflect-metadata';
-import { createHash, webcrypto, X509Certificate } from 'node:crypto';
+import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
+import { caCertHash } from '../bus/ca-hash.js';
 import type { JoinCrypto } from './join.js';
 
 // The node's side of certificates: a key pair made on the node (ECDSA P-256, cheap on a Pi)
@@ -8,12 +9,6 @@ import type { JoinCrypto } from './join.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
-
-/** `sha256:<hex>` over the certificate's DER SubjectPublicKeyInfo (kubeadm's discovery hash). */
-export function caCertHash(caPem: string): string {
-  const spki = new X509Certificate(caPem).publicKey.export({ type: 'spki', format: 'der' });
-  return `sha256:${createHash('sha256').update(spki).digest('hex')}`;
-}
 
 function pem(label: string, der: ArrayBuffer): string {
   const b64 = Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n');
