@@ -314,19 +314,27 @@ export async function connectRuntime(endpoint: string, opts: ConnectOptions = {}
         'the socket exists but nothing answers: is containerd running, or did it leave a stale socket?', { cause: err });
     }
 
-    try {
-      await rt.version({ timeoutMs: connectTimeoutMs });
-    } catch (err) {
-      if (err instanceof CriError && err.code === grpc.status.UNIMPLEMENTED) {
-        throw new CriConnectError(ep, 'cri-disabled',
-          `containerd at ${ep} does not serve CRI (runtime.v1): enable the "cri" plugin ` +
-          '(remove it from disabled_plugins in config.toml) and restart containerd', { cause: err });
-      }
-      throw new CriConnectError(ep, 'unreachable', `the container runtime at ${ep} did not answer Version: ${(err as Error).message}`, { cause: err });
-    }
-
     const requireNetworkReady = opts.requireNetworkReady ?? true;
     const readyBy = Date.now() + (opts.readyTimeoutMs ?? 0);
+    // A containerd that just started answers "server is not initialized yet" while it recovers
+    // its containers; within readyTimeoutMs that is worth waiting for.
+    for (;;) {
+      try {
+        await rt.version({ timeoutMs: connectTimeoutMs });
+        break;
+      } catch (err) {
+        if (err instanceof CriError && err.code === grpc.status.UNIMPLEMENTED) {
+          throw new CriConnectError(ep, 'cri-disabled',
+            `containerd at ${ep} does not serve CRI (runtime.v1): enable the "cri" plugin ` +
+            '(remove it from disabled_plugins in config.toml) and restart containerd', { cause: err });
+        }
+        if (Date.now() >= readyBy) {
+          throw new CriConnectError(ep, 'unreachable', `the container runtime at ${ep} did not answer Version: ${(err as Error).message}`, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+
     for (;;) {
       const problems = unreadyConditions(await rt.status({ timeoutMs: connectTimeoutMs }), requireNetworkReady);
       if (problems.length === 0) return rt;

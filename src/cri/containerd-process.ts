@@ -311,6 +311,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<ManagedC
   // Ready means: the socket exists and CRI says RuntimeReady and NetworkReady.
   const startTimeoutMs = opts.startTimeoutMs ?? 30_000;
   const deadline = Date.now() + startTimeoutMs;
+  let gaveUp = false;
   const exitedEarly = new Promise<never>((_, reject) => {
     first.once('exit', (code, signal) => reject(new Error(
       `containerd exited during startup (${signal ?? `code ${code}`}); last lines of ${logPath}:\n${tail(logPath, 15)}`)));
@@ -319,6 +320,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<ManagedC
   exitedEarly.catch(() => undefined);
   const ready = (async () => {
     while (!existsSync(socket)) {
+      if (gaveUp) return;
       if (Date.now() > deadline) throw new Error(`containerd did not create ${socket} within ${startTimeoutMs / 1000}s; see ${logPath}`);
       await sleep(20);
     }
@@ -329,6 +331,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<ManagedC
   try {
     await Promise.race([ready, exitedEarly]);
   } catch (err) {
+    gaveUp = true;
     await stop(2_000);
     throw err;
   }

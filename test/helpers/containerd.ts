@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { startContainerd, type ManagedContainerd } from '../../src/cri/containerd-process.js';
+import { startContainerd, type ContainerdOptions, type ManagedContainerd } from '../../src/cri/containerd-process.js';
 import { importImage } from '../../src/cri/image-import.js';
 import { PAUSE_IMAGE, testImages } from '../../src/cri/local-images.js';
 import { writeOciArchive } from '../../src/cri/oci-image.js';
@@ -28,6 +28,8 @@ export interface TestContainerd {
   podCidr: string;
   /** Where tests should put pod log directories; removed by stop(). */
   logRoot: string;
+  /** Stops containerd (its containers keep running) and starts a new one on the same directory. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -101,6 +103,14 @@ export async function startTestContainerd(opts: TestContainerdOptions = {}): Pro
   let managed: ManagedContainerd | undefined;
   let runtime: CriRuntime | undefined;
 
+  const options: ContainerdOptions = {
+    dataDir: join(dataDir, 'containerd'),
+    podCidr: subnet.cidr,
+    bridgeName,
+    sandboxImage: PAUSE_IMAGE,
+    restart: opts.restart ?? true,
+  };
+
   const stop = async (): Promise<void> => {
     if (runtime) {
       try {
@@ -114,7 +124,7 @@ export async function startTestContainerd(opts: TestContainerdOptions = {}): Pro
       runtime.close();
     }
     await managed?.stop(5_000);
-    for (const pid of shimPidsOf(join(dataDir, 'containerd.sock'))) {
+    for (const pid of shimPidsOf(join(options.dataDir, 'containerd.sock'))) {
       try {
         process.kill(pid, 'SIGKILL');
       } catch {
@@ -130,13 +140,7 @@ export async function startTestContainerd(opts: TestContainerdOptions = {}): Pro
   };
 
   try {
-    managed = await startContainerd({
-      dataDir: join(dataDir, 'containerd'),
-      podCidr: subnet.cidr,
-      bridgeName,
-      sandboxImage: PAUSE_IMAGE,
-      restart: opts.restart ?? true,
-    });
+    managed = await startContainerd(options);
     if (opts.images ?? true) {
       await importImage(managed.address, Readable.from([await imagesArchive()]), { snapshotter: managed.snapshotter });
     }
@@ -145,5 +149,17 @@ export async function startTestContainerd(opts: TestContainerdOptions = {}): Pro
     await stop();
     throw err;
   }
-  return { endpoint: managed.endpoint, address: managed.address, runtime, managed, dataDir, bridgeName, podCidr: subnet.cidr, logRoot, stop };
+  const handle: TestContainerd = {
+    endpoint: managed.endpoint, address: managed.address, runtime, managed, dataDir, bridgeName, podCidr: subnet.cidr, logRoot, stop,
+    async restart() {
+      runtime?.close();
+      runtime = undefined;
+      await managed?.stop();
+      managed = await startContainerd(options);
+      runtime = await managed.connect();
+      handle.managed = managed;
+      handle.runtime = runtime;
+    },
+  };
+  return handle;
 }
