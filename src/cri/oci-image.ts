@@ -103,7 +103,10 @@ export function hostPlatform(): Platform {
 export function splitReference(name: string): { repository: string; tag: string } {
   const slash = name.lastIndexOf('/');
   const colon = name.lastIndexOf(':');
-  if (colon <= slash || colon === name.length - 1 || !name.slice(0, slash).includes('.')) {
+  // A registry host is the first path component when it has a dot or a port, or is localhost.
+  const domain = name.slice(0, Math.max(0, name.indexOf('/')));
+  const qualified = domain.includes('.') || domain.includes(':') || domain === 'localhost';
+  if (colon <= slash || colon === name.length - 1 || !qualified) {
     throw new Error(`image name ${JSON.stringify(name)} must be fully qualified with a tag, like docker.io/library/busybox:1.36`);
   }
   return { repository: name.slice(0, colon), tag: name.slice(colon + 1) };
