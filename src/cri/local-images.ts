@@ -1,7 +1,10 @@
 // Images a node makes for itself from the host's static busybox: the pod sandbox (pause) image the
 // agent imports at startup, and the busybox images tests run. No registry is involved; names are
 // fully qualified because CRI would otherwise expand them and try to pull.
-import { buildLayer, busyboxRootfs, type OciImage } from './oci-image.js';
+import { PassThrough } from 'node:stream';
+import { importImage } from './image-import.js';
+import { buildLayer, busyboxRootfs, writeOciArchive, type OciImage } from './oci-image.js';
+import type { CriRuntime } from './runtime.js';
 
 /** The sandbox image Skiff configures as containerd's sandbox_image. */
 export const PAUSE_IMAGE = 'docker.io/skiff/pause:3.9';
@@ -37,4 +40,21 @@ export async function testImages(busyboxPath?: string): Promise<OciImage[]> {
     { name: TEST_IMAGE, layers: [layer], config: { cmd: ['sh'], env: [PATH_ENV] } },
     { name: TEST_IMAGE_B, layers: [layer], config: { cmd: ['sh'], env: [PATH_ENV, 'SKIFF_IMAGE_VARIANT=b'] } },
   ];
+}
+
+/**
+ * Makes sure the containerd at `address` has the pause image, building and importing it when
+ * missing; returns whether it imported. Runs at agent startup, before the first pod.
+ */
+export async function ensurePauseImage(
+  runtime: CriRuntime,
+  address: string,
+  opts: { snapshotter?: string; busyboxPath?: string } = {},
+): Promise<boolean> {
+  if (await runtime.imageStatus({ image: PAUSE_IMAGE })) return false;
+  const archive = new PassThrough();
+  const written = writeOciArchive([await pauseImage(opts.busyboxPath)], archive);
+  const [imported] = await Promise.all([importImage(address, archive, { snapshotter: opts.snapshotter }), written]);
+  if (!imported.includes(PAUSE_IMAGE)) throw new Error(`importing ${PAUSE_IMAGE} into containerd at ${address} imported ${imported.join(', ') || 'nothing'}`);
+  return true;
 }

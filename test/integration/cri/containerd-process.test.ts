@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startContainerd } from '../../../src/cri/containerd-process.js';
+import { ensurePauseImage } from '../../../src/cri/local-images.js';
 import type { PodSandboxConfig } from '../../../src/cri/types.js';
 import { PAUSE_IMAGE, startTestContainerd, TEST_IMAGE, type TestContainerd } from '../../helpers/containerd.js';
 
@@ -88,6 +89,28 @@ test('stop() leaves containers running; the next containerd on the same director
   await ctd.restart();
   assert.equal((await ctd.runtime.containerStatus(c)).status.state, 'CONTAINER_RUNNING');
   assert.equal((await ctd.runtime.podSandboxStatus(id)).status.state, 'SANDBOX_READY');
+});
+
+test('a node without the pause image builds and imports it once, and pods then run', { timeout: 60_000 }, async () => {
+  const bare = await startTestContainerd({ images: false });
+  try {
+    assert.equal(await bare.runtime.imageStatus({ image: PAUSE_IMAGE }), null);
+    assert.equal(await ensurePauseImage(bare.runtime, bare.address, { snapshotter: bare.managed.snapshotter }), true);
+    assert.equal(await ensurePauseImage(bare.runtime, bare.address, { snapshotter: bare.managed.snapshotter }), false);
+    const sb: PodSandboxConfig = { metadata: { name: 'p', uid: 'p', namespace: 'default' }, hostname: 'p', logDirectory: join(bare.logRoot, 'p') };
+    const id = await bare.runtime.runPodSandbox(sb);
+    assert.equal((await bare.runtime.podSandboxStatus(id)).status.state, 'SANDBOX_READY');
+    // Run as an ordinary container, the pause process ends on SIGTERM instead of waiting for the kill.
+    const c = await bare.runtime.createContainer(id, { metadata: { name: 'pause' }, image: { image: PAUSE_IMAGE }, logPath: 'pause.log' }, sb);
+    await bare.runtime.startContainer(c);
+    const started = Date.now();
+    await bare.runtime.stopContainer(c, 20);
+    assert.ok(Date.now() - started < 5_000, `stopped in ${Date.now() - started} ms`);
+    const status = (await bare.runtime.containerStatus(c)).status;
+    assert.deepEqual([status.state, status.exitCode], ['CONTAINER_EXITED', 0]);
+  } finally {
+    await bare.stop();
+  }
 });
 
 test('a containerd binary that is not installed fails startup with what to install', { timeout: 20_000 }, async () => {
