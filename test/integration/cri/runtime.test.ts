@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { importImage } from '../../../src/cri/image-import.js';
+import { buildLayer, writeOciArchive } from '../../../src/cri/oci-image.js';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectRuntime } from '../../../src/cri/client.js';
@@ -82,6 +84,19 @@ test('the locally built images are listed and found by name; a missing one is nu
   assert.ok(fs.imageFilesystems[0]?.fsId?.mountpoint.startsWith(ctd.dataDir), JSON.stringify(fs));
 });
 
+test('an image archive file is imported by name and can be removed again', { timeout: 20_000 }, async () => {
+  const name = 'docker.io/skiff/import-check:1';
+  const path = join(ctd.dataDir, 'import-check.tar');
+  const layer = await buildLayer([{ type: 'file', path: 'hello.txt', content: Buffer.from('hello\n') }]);
+  await writeOciArchive([{ name, layers: [layer], config: { cmd: ['/hello'] } }], path);
+  assert.deepEqual(await importImage(ctd.address, path, { snapshotter: ctd.managed.snapshotter }), [name]);
+  const image = await ctd.runtime.imageStatus({ image: name });
+  assert.deepEqual(image?.repoTags, [name]);
+  await ctd.runtime.removeImage({ image: name });
+  assert.equal(await ctd.runtime.imageStatus({ image: name }), null);
+  await assert.rejects(importImage(ctd.address, join(ctd.dataDir, 'no-such.tar')), /no-such\.tar/);
+});
+
 test('a pod sandbox gets an IP from the node subnet through CNI and can be found by label', { timeout: 30_000 }, async () => {
   const sb = sandboxConfig('net');
   const id = await ctd.runtime.runPodSandbox(sb);
@@ -150,6 +165,9 @@ test('ExecSync returns stdout, stderr and the exit code, zero or not', { timeout
     const stats = await ctd.runtime.containerStats(c);
     assert.equal(stats?.attributes?.id, c);
     assert.ok((stats?.memory?.workingSetBytes?.value ?? 0) > 0, 'memory usage reported');
+    const listed = await ctd.runtime.listContainerStats({ podSandboxId: id });
+    assert.deepEqual(listed.map((x) => x.attributes?.id), [c]);
+    await ctd.runtime.reopenContainerLog(c);
     const url = await ctd.runtime.exec({ containerId: c, cmd: ['sh'], stdout: true, stderr: true });
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/exec\//);
   } finally {
