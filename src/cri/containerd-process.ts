@@ -144,6 +144,9 @@ export function containerdConfig(c: ContainerdConfigInput): string {
   ].join('\n');
 }
 
+/** The CNI network name of a node's bridge; CNI labels its iptables rules with it. */
+export const cniNetworkName = (bridgeName: string): string => `skiff-${bridgeName}`;
+
 /**
  * The pod network: a bridge with host-local addresses from the pod CIDR, NAT for traffic leaving
  * the node, and hostPort support. containerd's CRI adds the loopback interface itself.
@@ -151,7 +154,7 @@ export function containerdConfig(c: ContainerdConfigInput): string {
 export function cniConflist(o: { bridgeName: string; podCidr: string; ipamDataDir: string }): string {
   return `${JSON.stringify({
     cniVersion: '1.0.0',
-    name: `skiff-${o.bridgeName}`,
+    name: cniNetworkName(o.bridgeName),
     plugins: [
       {
         type: 'bridge',

@@ -9,7 +9,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { startContainerd, type ContainerdOptions, type ManagedContainerd } from '../../src/cri/containerd-process.js';
+import { cniNetworkName, startContainerd, type ContainerdOptions, type ManagedContainerd } from '../../src/cri/containerd-process.js';
 import { importImage } from '../../src/cri/image-import.js';
 import { PAUSE_IMAGE, testImages } from '../../src/cri/local-images.js';
 import { writeOciArchive } from '../../src/cri/oci-image.js';
@@ -69,6 +69,26 @@ function shimPidsOf(socket: string): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * NAT rules the CNI bridge plugin made for pods of `network` and that no CNI DEL removed (the
+ * containerd died before its sandboxes were removed): the rules naming the network in their
+ * comment, then the per-pod chains they jump to. iptables -S prints rules shell-quoted.
+ */
+export function removeNatRulesOf(network: string): void {
+  const listing = spawnSync('iptables', ['-t', 'nat', '-S'], { encoding: 'utf8' }).stdout ?? '';
+  const mine = listing.split('\n').filter((l) => l.startsWith('-A ') && l.includes(`name: \\"${network}\\"`));
+  const chains = new Set<string>();
+  for (const rule of mine) {
+    const target = / -j (CNI-[\w-]+)/.exec(rule)?.[1];
+    if (target) chains.add(target);
+    spawnSync('sh', ['-c', `iptables -t nat ${rule.replace(/^-A /, '-D ')}`], { stdio: 'ignore' });
+  }
+  for (const chain of chains) {
+    spawnSync('iptables', ['-t', 'nat', '-F', chain], { stdio: 'ignore' });
+    spawnSync('iptables', ['-t', 'nat', '-X', chain], { stdio: 'ignore' });
+  }
 }
 
 /** Mount points under `dir`, deepest first. */
@@ -134,6 +154,7 @@ export async function startTestContainerd(opts: TestContainerdOptions = {}): Pro
     for (const mp of mountsUnder(dataDir)) {
       if (spawnSync('umount', [mp]).status !== 0) spawnSync('umount', ['-l', mp]);
     }
+    removeNatRulesOf(cniNetworkName(bridgeName));
     if (existsSync(`/sys/class/net/${bridgeName}`)) spawnSync('ip', ['link', 'del', bridgeName]);
     rmSync(dataDir, { recursive: true, force: true });
     subnet.release();
