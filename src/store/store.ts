@@ -12,6 +12,7 @@ export interface ObjectKey {
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
+/** Event objects are frozen and shared between watchers: copy before changing one. */
 export interface StoreEvent {
   type: WatchEventType;
   resource: string;
@@ -44,6 +45,7 @@ export interface Watch extends AsyncIterable<StoreEvent> {
   close(): void;
 }
 
+/** Objects returned by get, list, create and update are the caller's own copies. */
 export interface Store {
   /** The revision of the latest acknowledged write. */
   currentRevision(): number;
