@@ -11,14 +11,6 @@ export class CliError extends Error {
   }
 }
 
-/** Raised to end a command with exit code 1 after its own messages were already printed. */
-export class SilentExit extends Error {
-  constructor() {
-    super('');
-    this.name = 'SilentExit';
-  }
-}
-
 /**
  * kubectl's wording: `Error from server (NotFound): pods "x" not found`, and for an Invalid object
  * `The Pod "x" is invalid:` followed by one `* field: problem` line per cause (a single cause

@@ -70,10 +70,6 @@ function parseJson(text: string, source: string): Manifest[] {
 function parseYaml(text: string, source: string): Manifest[] {
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false });
-  if (!Array.isArray(docs)) {
-    // An empty stream parses to a lone EmptyStream marker.
-    return [];
-  }
   const out: Manifest[] = [];
   for (const doc of docs as Document.Parsed[]) {
     const err = doc.errors[0];

@@ -56,7 +56,7 @@ interface RequestOptions {
 
 const reasonByCode = new Map<number, StatusReason>(
   Object.entries(httpCodeOf)
-    .filter(([reason]) => reason !== 'Conflict') // 409 means AlreadyExists only when the body says so
+    .filter(([reason]) => reason !== 'AlreadyExists') // a bare 409 is a Conflict; AlreadyExists comes with a Status body
     .map(([reason, code]) => [code, reason as StatusReason]),
 );
 
@@ -254,8 +254,7 @@ export function errorFromBody(code: number, body: string): ApiError {
   } catch {
     // not JSON: fall through to the raw text
   }
-  const reason = code === 409 ? 'Conflict' : (reasonByCode.get(code) ?? 'InternalError');
-  return new ApiError(reason, body.trim() || `the server answered HTTP ${code}`);
+  return new ApiError(reasonByCode.get(code) ?? 'InternalError', body.trim() || `the server answered HTTP ${code}`);
 }
 
 /** List items and watch objects may come without apiVersion and kind; printers need both. */

@@ -1,6 +1,6 @@
 import type { ResolvedClientConfig } from '../api/kubeconfig.js';
 import { loadClientConfig } from './config.js';
-import { formatError, SilentExit } from './errors.js';
+import { formatError } from './errors.js';
 import type { Io } from './io.js';
 import type { NamespaceChoice } from './namespaces.js';
 import { RestClient } from './rest-client.js';
@@ -45,7 +45,7 @@ export async function runCommand(io: Io, body: () => Promise<number | void>): Pr
     const code = await body();
     process.exitCode = code ?? 0;
   } catch (e) {
-    if (!(e instanceof SilentExit)) io.err(`${formatError(e)}\n`);
+    io.err(`${formatError(e)}\n`);
     process.exitCode = 1;
   }
 }
