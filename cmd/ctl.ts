@@ -11,6 +11,7 @@ import { agentCommand } from './commands/agent.js';
 import { joinCommand } from './commands/join.js';
 import { resetCommand } from './commands/reset.js';
 import { tokenCommand } from './commands/token.js';
+import { serverCommand } from './commands/server.js';
 
 const program = new Command('ctl')
   .description('Skiff: a small, Kubernetes-shaped container cluster. Client commands work like kubectl.')
@@ -25,6 +26,7 @@ const program = new Command('ctl')
   .addCommand(apiResourcesCommand())
   .addCommand(versionCommand())
   .addCommand(tokenCommand())
+  .addCommand(serverCommand())
   .addCommand(joinCommand())
   .addCommand(agentCommand())
   .addCommand(resetCommand());

@@ -12,6 +12,7 @@ export type StatusReason =
   | 'Invalid'
   | 'MethodNotAllowed'
   | 'UnsupportedMediaType'
+  | 'RequestEntityTooLarge'
   | 'ServiceUnavailable'
   | 'InternalError';
 
@@ -25,6 +26,7 @@ export const httpCodeOf: Record<StatusReason, number> = {
   Conflict: 409,
   Gone: 410,
   UnsupportedMediaType: 415,
+  RequestEntityTooLarge: 413,
   Invalid: 422,
   InternalError: 500,
   ServiceUnavailable: 503,
@@ -144,6 +146,7 @@ export const errors = {
     new ApiError('Forbidden', `${named(resource, name)} is forbidden: ${why}`, { name, kind: resource }),
   methodNotAllowed: (message: string) => new ApiError('MethodNotAllowed', message),
   unsupportedMediaType: (message: string) => new ApiError('UnsupportedMediaType', message),
+  tooLarge: (message: string) => new ApiError('RequestEntityTooLarge', message),
   unavailable: (message: string) => new ApiError('ServiceUnavailable', message),
   internal: (message: string, cause?: unknown) => new ApiError('InternalError', message, undefined, { cause }),
   /** `Pod "web" is invalid: [spec.containers[0].image: Required value, ...]` */

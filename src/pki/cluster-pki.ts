@@ -122,11 +122,11 @@ export class CertificateAuthority {
       notBefore: new Date(Date.now() - 5 * 60_000),
       notAfter: new Date(Date.now() + caDays * day),
       signingAlgorithm: alg,
-      keys: keys as unknown as CryptoKeyPair,
+      keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
       extensions: [
         new x509.BasicConstraintsExtension(true, 0, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as CryptoKey),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as Key),
       ],
     });
     return new CertificateAuthority(cert.toString('pem'), keyPem, cert, keys.privateKey as unknown as Key);
@@ -141,8 +141,8 @@ export class CertificateAuthority {
       notBefore: new Date(Date.now() - 5 * 60_000),
       notAfter: new Date(Date.now() + leafDays * day),
       signingAlgorithm: alg,
-      publicKey: keys.publicKey as unknown as CryptoKey,
-      signingKey: this.key as unknown as CryptoKey,
+      publicKey: keys.publicKey as unknown as Key,
+      signingKey: this.key as unknown as Key,
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),

@@ -1,0 +1,273 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { parse as parseYaml } from 'yaml';
+import { ApiError, errors } from '../api/errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Store } from '../store/store.js';
+import { AdmissionChain } from './admission.js';
+import { refusalReason, userFromSocket, type UserInfo } from './authn.js';
+import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
+import { ResourceHandlers } from './handlers.js';
+import { patchTypeOf } from './patch.js';
+import { matchRoute, type ResourceRoute, type Route } from './routes.js';
+import { handleTokenRoute, isTokenRoute, type TokenApi } from './token-routes.js';
+import { serveWatch, WatchRegistry } from './watch.js';
+
+// The Kubernetes-shaped HTTPS API. TLS asks every client for a certificate but lets the
+// handshake finish without one, so the open health endpoints work for anyone and everything
+// else answers 401 with a Status body rather than a TLS alert a user cannot read.
+
+export const maxBodyBytes = 3 * 1024 * 1024;
+
+export interface ApiServerOptions {
+  tls: { caPem: string; certPem: string; keyPem: string };
+  store: Store;
+  admission?: AdmissionChain;
+  log: Logger;
+  /** Whether /readyz says ok; default: always once listening. */
+  ready?: () => boolean;
+}
+
+type Reply = { status: number; body: unknown };
+
+const isTrue = (v: string | null) => v === '1' || v === 'true';
+
+export class ApiServer {
+  readonly handlers: ResourceHandlers;
+  private readonly server: https.Server;
+  private readonly watches = new WatchRegistry();
+  private readonly log: Logger;
+  private tokenApi: TokenApi | undefined;
+  private address = '';
+
+  constructor(private readonly opts: ApiServerOptions) {
+    this.log = opts.log;
+    this.handlers = new ResourceHandlers(opts.store, opts.admission ?? new AdmissionChain(), opts.log);
+    this.server = https.createServer(
+      {
+        ca: opts.tls.caPem,
+        cert: opts.tls.certPem,
+        key: opts.tls.keyPem,
+        requestCert: true,
+        rejectUnauthorized: false,
+        minVersion: 'TLSv1.2',
+      },
+      (req, res) => void this.handle(req, res),
+    );
+    this.server.on('tlsClientError', (e) => this.log.debug({ err: e }, 'TLS handshake failed'));
+  }
+
+  /** Bootstrap token routes go live once the NATS plane that owns the tokens is up. */
+  setTokenApi(api: TokenApi | undefined): void {
+    this.tokenApi = api;
+  }
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(port: number, host: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.server.once('error', onError);
+      this.server.listen(port, host, () => {
+        this.server.off('error', onError);
+        this.server.on('error', (e) => this.log.error({ err: e }, 'API server error'));
+        const addr = this.server.address() as AddressInfo;
+        this.address = `${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+        resolve(addr.port);
+      });
+    });
+  }
+
+  /** Ends watches, stops accepting connections and drops idle ones. */
+  async close(): Promise<void> {
+    this.watches.closeAll();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      setTimeout(() => this.server.closeAllConnections(), 2_000).unref();
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const method = req.method ?? 'GET';
+    try {
+      const route = matchRoute(url.pathname);
+      if (route?.type === 'health') {
+        const ok = route.check !== 'readyz' || (this.opts.ready?.() ?? true);
+        sendText(res, ok ? 200 : 503, ok ? 'ok' : 'not ready');
+        return;
+      }
+      const user = userFromSocket(req.socket as TLSSocket);
+      if (!user) {
+        this.log.debug({ path: url.pathname, remote: req.socket.remoteAddress, why: refusalReason(req.socket as TLSSocket) }, 'unauthenticated request refused');
+        req.resume();
+        throw errors.unauthorized('Unauthorized: present a client certificate signed by the cluster CA (the one in admin.kubeconfig)');
+      }
+      if (isTokenRoute(url.pathname)) {
+        if (!this.tokenApi) throw errors.unavailable('bootstrap tokens are served by the NATS plane, which is not running yet; retry in a moment');
+        const body = method === 'POST' ? await readJsonOrYaml(req) : (req.resume(), undefined);
+        const r = await handleTokenRoute(this.tokenApi, method, url.pathname, body);
+        sendJson(res, r.status, r.body);
+        return;
+      }
+      if (!route) {
+        req.resume();
+        throw new ApiError('NotFound', `the server could not find the requested resource (${method} ${url.pathname})`);
+      }
+      if (route.type === 'resource' && method === 'GET' && !route.name && isTrue(url.searchParams.get('watch'))) {
+        req.resume();
+        await serveWatch(res, this.opts.store, route, url.searchParams, this.watches, this.log);
+        return;
+      }
+      const reply = await this.dispatch(route, method, url, req, user);
+      sendJson(res, reply.status, reply.body);
+    } catch (e) {
+      this.sendError(res, e, method, url.pathname);
+    } finally {
+      this.log.debug({ method, path: url.pathname, status: res.statusCode, ms: Date.now() - started }, 'request');
+    }
+  }
+
+  private async dispatch(route: Exclude<Route, { type: 'health' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
+    if (route.type !== 'resource') {
+      req.resume();
+      if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; discovery is read with GET`);
+      switch (route.type) {
+        case 'version':
+          return { status: 200, body: versionInfo() };
+        case 'coreVersions':
+          return { status: 200, body: coreVersions(this.address) };
+        case 'groupList':
+          return { status: 200, body: groupList() };
+        case 'group':
+          return { status: 200, body: group(route.group) };
+        case 'resourceList':
+          return { status: 200, body: resourceList(route.group, route.version) };
+      }
+    }
+    return this.dispatchResource(route, method, url, req, user);
+  }
+
+  private async dispatchResource(route: ResourceRoute, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
+    const h = this.handlers;
+    const one = route.name !== undefined;
+    const notAllowed = () => {
+      req.resume();
+      return errors.methodNotAllowed(`${method} is not supported on ${url.pathname}${one ? '' : '; name an object in the path'}`);
+    };
+    if (route.subresource === 'status' && !['GET', 'PUT', 'PATCH'].includes(method)) throw notAllowed();
+    switch (method) {
+      case 'GET':
+        req.resume();
+        return { status: 200, body: one ? await h.get(route) : await h.list(route, url.searchParams) };
+      case 'POST':
+        if (one) throw notAllowed();
+        return { status: 201, body: await h.create(route, await readJsonOrYaml(req), user) };
+      case 'PUT':
+        if (!one) throw notAllowed();
+        return { status: 200, body: await h.update(route, await readJsonOrYaml(req), user) };
+      case 'PATCH': {
+        if (!one) throw notAllowed();
+        const type = patchTypeOf(req.headers['content-type']);
+        return { status: 200, body: await h.patch(route, type, await readJson(req), user) };
+      }
+      case 'DELETE':
+        if (!one) throw notAllowed();
+        req.resume();
+        return { status: 200, body: await h.delete(route, user) };
+      default:
+        throw notAllowed();
+    }
+  }
+
+  private sendError(res: ServerResponse, e: unknown, method: string, path: string): void {
+    let err: ApiError;
+    if (e instanceof ApiError) {
+      err = e;
+      if (err.reason === 'InternalError') this.log.error({ err: e, method, path }, 'request failed');
+    } else {
+      this.log.error({ err: e, method, path }, 'request failed with an unexpected error');
+      err = errors.internal('an internal error occurred on the server; its log has the details');
+    }
+    if (res.headersSent) {
+      if (!res.writableEnded) res.end();
+      return;
+    }
+    sendJson(res, err.code, err.toStatus(), err.reason === 'RequestEntityTooLarge' ? { connection: 'close' } : {});
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The raw body, refused past maxBodyBytes (declared or actual) with 413. */
+function readBody(req: IncomingMessage): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  const tooLarge = () => errors.tooLarge(`the request body is larger than ${maxBodyBytes / 1024 / 1024} MiB; split it into smaller objects`);
+  if (declared > maxBodyBytes) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (c: Buffer) => {
+      if (failed) return;
+      size += c.length;
+      if (size > maxBodyBytes) {
+        failed = true;
+        chunks.length = 0;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => failed || resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', (e) => failed || reject(errors.badRequest(`reading the request body failed: ${e.message}`)));
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw errors.badRequest(`the request body is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+const yamlTypes = new Set(['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml']);
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = await readBody(req);
+  if (text.trim() === '') throw errors.badRequest('the request needs a body');
+  return parseJson(text);
+}
+
+/** POST and PUT bodies: JSON, or YAML when the Content-Type says so. */
+async function readJsonOrYaml(req: IncomingMessage): Promise<unknown> {
+  const type = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+  if (type !== 'application/json' && type !== '' && !yamlTypes.has(type)) {
+    req.resume();
+    throw errors.unsupportedMediaType(`the body of the request was in an unknown format ${JSON.stringify(type)}; accepted media types: application/json, application/yaml`);
+  }
+  const text = await readBody(req);
+  if (text.trim() === '') throw errors.badRequest('the request needs a body');
+  if (!yamlTypes.has(type)) return parseJson(text);
+  try {
+    return parseYaml(text);
+  } catch (e) {
+    throw errors.badRequest(`the request body is not valid YAML: ${(e as Error).message}`);
+  }
+}

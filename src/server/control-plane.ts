@@ -1,0 +1,122 @@
+import { constants } from 'node:fs';
+import { access, chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { buildKubeconfig } from '../api/kubeconfig.js';
+import { logger, type Logger } from '../log/logger.js';
+import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
+import { openLevelStore } from '../store/level-store.js';
+import type { Store } from '../store/store.js';
+import { AdmissionChain } from './admission.js';
+import { ApiServer } from './api-server.js';
+import { namespaceLifecycle } from './namespace-lifecycle.js';
+
+// `ctl server`'s process: PKI, store, the HTTPS API and the admin kubeconfig, started in that
+// order and closed in reverse. Later parts of the control plane (the NATS plane, scheduler,
+// controllers) start between the store and the kubeconfig: the kubeconfig appearing is what
+// tells scripts and tests the control plane is up.
+
+export interface ControlPlaneOptions {
+  dataDir: string;
+  bindAddress: string;
+  /** 0 picks a free port (tests). */
+  apiPort: number;
+  /** The address clients use, written into admin.kubeconfig and the serving certificate. */
+  advertiseAddress?: string;
+  log?: Logger;
+}
+
+export interface ControlPlane {
+  /** `https://HOST:PORT`, as written into admin.kubeconfig. */
+  readonly url: string;
+  readonly port: number;
+  readonly caHash: string;
+  readonly store: Store;
+  readonly pki: ClusterPki;
+  readonly api: ApiServer;
+  readonly kubeconfigPath: string;
+  close(): Promise<void>;
+}
+
+const wildcard = (addr: string) => addr === '0.0.0.0' || addr === '::' || addr === '';
+const urlHost = (addr: string) => (addr.includes(':') ? `[${addr}]` : addr);
+
+async function prepareDataDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await access(dir, constants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    throw new Error(`cannot write the data dir ${dir} (${code}): run ctl server as a user who can write it (root for the default /var/lib/skiff/server) or pass --data-dir DIR`, { cause: e });
+  }
+}
+
+async function writePrivate(path: string, text: string): Promise<void> {
+  const tmp = `${path}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await chmod(tmp, 0o600);
+  await rename(tmp, path);
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
+  const log = opts.log ?? logger('control-plane');
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const close = async () => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (e) {
+        log.warn({ err: e }, 'error while stopping the control plane');
+      }
+    }
+  };
+
+  try {
+    await prepareDataDir(opts.dataDir);
+    const extraSans = [opts.advertiseAddress, wildcard(opts.bindAddress) ? undefined : opts.bindAddress].filter((s): s is string => !!s);
+    const pki = await ensureClusterPki(join(opts.dataDir, 'pki'), { extraSans });
+
+    const store = await openLevelStore(join(opts.dataDir, 'store'));
+    cleanups.push(() => store.close());
+
+    const admission = new AdmissionChain([namespaceLifecycle(store)]);
+    let ready = false;
+    const api = new ApiServer({ tls: { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem }, store, admission, log: logger('api-server'), ready: () => ready });
+    await api.handlers.ensureSystemNamespaces();
+
+    let port: number;
+    try {
+      port = await api.listen(opts.apiPort, opts.bindAddress);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') {
+        throw new Error(`port ${opts.apiPort} on ${opts.bindAddress} is already in use (another ctl server?): stop what listens there or pass --api-port PORT`, { cause: e });
+      }
+      if (code === 'EACCES') {
+        throw new Error(`not allowed to listen on port ${opts.apiPort} on ${opts.bindAddress}: ports below 1024 need root; pass --api-port PORT`, { cause: e });
+      }
+      if (code === 'EADDRNOTAVAIL') {
+        throw new Error(`${opts.bindAddress} is not an address of this machine: pass a local address to --bind-address, or 0.0.0.0 for all`, { cause: e });
+      }
+      throw e;
+    }
+    cleanups.push(() => api.close());
+
+    // The NATS plane (startNatsPlane in nats-plane.ts) starts here: it needs `store`,
+    // `pki.caCertFile`/`pki.ca` (for natsPlanePki), `opts.dataDir` and a logger, and hands its
+    // bootstrap tokens to the API with `api.setTokenApi({ tokens, joinCommand })`.
+
+    const host = opts.advertiseAddress ?? (wildcard(opts.bindAddress) ? '127.0.0.1' : opts.bindAddress);
+    const url = `https://${urlHost(host)}:${port}`;
+    const kubeconfigPath = join(opts.dataDir, 'admin.kubeconfig');
+    await writePrivate(
+      kubeconfigPath,
+      buildKubeconfig({ clusterName: 'skiff', server: url, caPem: pki.ca.certPem, userName: 'admin', certPem: pki.admin.certPem, keyPem: pki.admin.keyPem }),
+    );
+    ready = true;
+    log.info({ url, caCertHash: pki.caHash, kubeconfig: kubeconfigPath, dataDir: opts.dataDir }, `control plane ready at ${url}; admin kubeconfig: ${kubeconfigPath}`);
+    return { url, port, caHash: pki.caHash, store, pki, api, kubeconfigPath, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

@@ -1,0 +1,22 @@
+import { errors } from '../api/errors.js';
+import type { Store } from '../store/store.js';
+import type { AdmissionPlugin } from './admission.js';
+
+// Kubernetes' NamespaceLifecycle admission: objects are made only in namespaces that exist, and
+// the namespaces the cluster itself relies on cannot be deleted.
+
+const undeletable = new Set(['default', 'kube-system', 'kube-public']);
+
+export function namespaceLifecycle(store: Store): AdmissionPlugin {
+  return {
+    name: 'NamespaceLifecycle',
+    async admit(req) {
+      if (req.operation === 'DELETE' && req.info.kind === 'Namespace' && undeletable.has(req.name)) {
+        throw errors.forbidden('namespaces', req.name, 'this namespace may not be deleted');
+      }
+      if (req.operation === 'CREATE' && req.info.namespaced) {
+        if (!(await store.get({ resource: 'namespaces', namespace: '', name: req.namespace }))) throw errors.notFound('namespaces', req.namespace);
+      }
+    },
+  };
+}
