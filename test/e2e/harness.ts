@@ -199,7 +199,17 @@ export function makeTempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `skiff-${prefix}-`));
 }
 
-// ---- cluster --------------------------------------------------------------------------------
+// ---- cluster ----------------------------------------------------------------------------------
+
+let serverPortFlags: string[] | undefined;
+
+/** The `--*-port` flags `ctl server` takes besides --api-port, read from its help once. */
+function portFlags(): string[] {
+  if (serverPortFlags) return serverPortFlags;
+  const help = spawnSync(process.execPath, [ctlPath, 'server', '--help'], { encoding: 'utf8' }).stdout ?? '';
+  serverPortFlags = [...new Set([...help.matchAll(/(--[a-z-]+-port)\b/g)].map((m) => m[1]))].filter((f) => f !== '--api-port');
+  return serverPortFlags;
+}
 
 export interface ClusterOptions {
   /** Extra flags for `ctl server`. */
@@ -246,7 +256,10 @@ export class TestCluster {
   /** Starts `ctl server` on 127.0.0.1 with a fresh data directory and waits until it is ready. */
   static async start(opts: ClusterOptions = {}): Promise<TestCluster> {
     await ensureBuilt();
-    const cluster = new TestCluster(makeTempDir('e2e-server'), await freePort(), opts);
+    const serverArgs = [...(opts.serverArgs ?? [])];
+    // Test files run side by side: any port the server would otherwise take by default gets a free one.
+    for (const flag of portFlags()) if (!serverArgs.includes(flag)) serverArgs.push(flag, String(await freePort()));
+    const cluster = new TestCluster(makeTempDir('e2e-server'), await freePort(), { ...opts, serverArgs });
     try {
       await cluster.waitReady(opts.startTimeoutMs ?? 30_000);
     } catch (e) {
