@@ -1,0 +1,54 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { matchRoute, type ResourceRoute } from '../../../src/server/routes.js';
+
+const res = (p: string) => {
+  const r = matchRoute(p);
+  assert.equal(r?.type, 'resource', p);
+  const { info, ...rest } = r as ResourceRoute;
+  return { plural: info.plural, ...rest };
+};
+
+test('namespaced, cluster-scoped and group paths', { timeout: 2_000 }, () => {
+  assert.deepEqual(res('/api/v1/namespaces/default/pods'), { plural: 'pods', type: 'resource', namespace: 'default' });
+  assert.deepEqual(res('/api/v1/namespaces/default/pods/web'), { plural: 'pods', type: 'resource', namespace: 'default', name: 'web' });
+  assert.deepEqual(res('/api/v1/namespaces/default/pods/web/status'), { plural: 'pods', type: 'resource', namespace: 'default', name: 'web', subresource: 'status' });
+  assert.deepEqual(res('/api/v1/pods'), { plural: 'pods', type: 'resource' });
+  assert.deepEqual(res('/api/v1/nodes/n1'), { plural: 'nodes', type: 'resource', name: 'n1' });
+  assert.deepEqual(res('/apis/apps/v1/namespaces/x/deployments/d'), { plural: 'deployments', type: 'resource', namespace: 'x', name: 'd' });
+  assert.deepEqual(res('/apis/batch/v1/jobs'), { plural: 'jobs', type: 'resource' });
+});
+
+test('namespaces themselves: the object, its status, and the collection', { timeout: 2_000 }, () => {
+  assert.deepEqual(res('/api/v1/namespaces'), { plural: 'namespaces', type: 'resource' });
+  assert.deepEqual(res('/api/v1/namespaces/team'), { plural: 'namespaces', type: 'resource', name: 'team' });
+  assert.deepEqual(res('/api/v1/namespaces/team/status'), { plural: 'namespaces', type: 'resource', name: 'team', subresource: 'status' });
+});
+
+test('discovery and health routes', { timeout: 2_000 }, () => {
+  assert.deepEqual(matchRoute('/api'), { type: 'coreVersions' });
+  assert.deepEqual(matchRoute('/api/v1'), { type: 'resourceList', group: '', version: 'v1' });
+  assert.deepEqual(matchRoute('/apis'), { type: 'groupList' });
+  assert.deepEqual(matchRoute('/apis/apps'), { type: 'group', group: 'apps' });
+  assert.deepEqual(matchRoute('/apis/apps/v1/'), { type: 'resourceList', group: 'apps', version: 'v1' });
+  assert.deepEqual(matchRoute('/version'), { type: 'version' });
+  assert.deepEqual(matchRoute('/readyz'), { type: 'health', check: 'readyz' });
+});
+
+test('paths that address nothing', { timeout: 2_000 }, () => {
+  for (const p of [
+    '/',
+    '/api/v2/pods',
+    '/api/v1/widgets',
+    '/api/v1/pods/web', // one pod needs its namespace
+    '/api/v1/deployments', // wrong group
+    '/apis/apps/v1/pods',
+    '/apis/apps/v2/deployments',
+    '/api/v1/namespaces/default/events/e/status', // events have no status
+    '/api/v1/namespaces/default/pods/web/log',
+    '/api/v1/namespaces/default/pods/web/status/extra',
+    '/api/v1/namespaces/%E0%A4%A/pods',
+  ]) {
+    assert.equal(matchRoute(p), undefined, p);
+  }
+});
