@@ -101,6 +101,105 @@ export type LeaseRenewal = z.infer<typeof leaseRenewalSchema>;
 export const resyncRequestSchema = z.object({ v: v1, reason: z.string().max(256) });
 export type ResyncRequest = z.infer<typeof resyncRequestSchema>;
 
+// ---- pods ----------------------------------------------------------------------------------
+
+const podRef = {
+  namespace: z.string().min(1).max(63),
+  name: z.string().min(1).max(253),
+  uid: z.string().min(1).max(64),
+};
+
+/**
+ * A pod as the agent needs it. Only identity is checked here: the API server validated the
+ * spec when it was written, and the agent reads the fields it knows.
+ */
+const desiredPod = z.looseObject({
+  apiVersion: z.string(),
+  kind: z.literal('Pod'),
+  metadata: z.looseObject({ ...podRef, deletionTimestamp: z.string().optional(), deletionGracePeriodSeconds: z.number().int().min(0).optional() }),
+  spec: z.looseObject({ containers: z.array(z.looseObject({ name: z.string() })).min(1), nodeName: z.string().optional() }),
+  status: z.looseObject({}).optional(),
+});
+
+/** Everything bound to a node, sent whole (level-triggered): a pod missing here is to be removed. */
+export const podAssignmentSchema = z.object({ v: v1, nodeName: nodeNameSchema, revision: z.number().int().min(0), pods: z.array(desiredPod) });
+export type PodAssignment = z.infer<typeof podAssignmentSchema>;
+
+/** A node asks for its pods again: after it (re)connects. */
+export const podSyncRequestSchema = z.object({ v: v1, nodeName: nodeNameSchema, reason: z.string().max(256) });
+export type PodSyncRequest = z.infer<typeof podSyncRequestSchema>;
+
+const containerState = z.object({
+  waiting: z.object({ reason: z.string().max(128).optional(), message: z.string().max(4096).optional() }).optional(),
+  running: z.object({ startedAt: z.string().optional() }).optional(),
+  terminated: z
+    .object({
+      exitCode: z.number().int(),
+      signal: z.number().int().optional(),
+      reason: z.string().max(128).optional(),
+      message: z.string().max(4096).optional(),
+      startedAt: z.string().optional(),
+      finishedAt: z.string().optional(),
+      containerID: z.string().max(256).optional(),
+    })
+    .optional(),
+});
+const containerStatus = z.object({
+  name: z.string().max(63),
+  state: containerState.optional(),
+  lastState: containerState.optional(),
+  ready: z.boolean(),
+  restartCount: z.number().int().min(0),
+  image: z.string().max(1024),
+  imageID: z.string().max(1024),
+  containerID: z.string().max(256).optional(),
+  started: z.boolean().optional(),
+});
+export const podStatusSchema = z.object({
+  phase: z.enum(['Pending', 'Running', 'Succeeded', 'Failed', 'Unknown']),
+  conditions: z
+    .array(
+      z.object({
+        type: z.string().max(64),
+        status: z.enum(['True', 'False', 'Unknown']),
+        reason: z.string().max(128).optional(),
+        message: z.string().max(4096).optional(),
+        lastProbeTime: z.string().nullable().optional(),
+        lastTransitionTime: z.string().optional(),
+      }),
+    )
+    .max(32),
+  message: z.string().max(4096).optional(),
+  reason: z.string().max(128).optional(),
+  hostIP: z.string().max(64).optional(),
+  podIP: z.string().max(64).optional(),
+  podIPs: z.array(z.object({ ip: z.string().max(64) })).max(4).optional(),
+  startTime: z.string().optional(),
+  initContainerStatuses: z.array(containerStatus).max(64).optional(),
+  containerStatuses: z.array(containerStatus).max(64).optional(),
+  qosClass: z.enum(['Guaranteed', 'Burstable', 'BestEffort']).optional(),
+});
+
+/**
+ * One pod's status as the node sees it. `terminated: true` says the pod's containers and sandbox
+ * are gone from the node, so a pod being deleted may now be removed from the store.
+ */
+export const podStatusReportSchema = z.object({ v: v1, nodeName: nodeNameSchema, ...podRef, status: podStatusSchema, terminated: z.boolean().optional() });
+export type PodStatusReport = z.infer<typeof podStatusReportSchema>;
+
+export const podEventSchema = z.object({
+  ...podRef,
+  /** `spec.containers{name}`, as Kubernetes names the part of the pod an event is about. */
+  fieldPath: z.string().max(256).optional(),
+  type: z.enum(['Normal', 'Warning']),
+  reason: z.string().min(1).max(128),
+  message: z.string().max(4096),
+  timestamp: z.iso.datetime(),
+});
+export type PodEvent = z.infer<typeof podEventSchema>;
+export const podEventsSchema = z.object({ v: v1, nodeName: nodeNameSchema, events: z.array(podEventSchema).max(1000) });
+export type PodEvents = z.infer<typeof podEventsSchema>;
+
 export const codecs = {
   clusterInfoRequest: jsonCodec('ClusterInfoRequest', clusterInfoRequestSchema),
   clusterInfoReply: jsonCodec('ClusterInfoReply', clusterInfoReplySchema),
@@ -109,6 +208,10 @@ export const codecs = {
   nodeStatusReport: jsonCodec('NodeStatusReport', nodeStatusReportSchema),
   leaseRenewal: jsonCodec('LeaseRenewal', leaseRenewalSchema),
   resyncRequest: jsonCodec('ResyncRequest', resyncRequestSchema),
+  podAssignment: jsonCodec('PodAssignment', podAssignmentSchema),
+  podSyncRequest: jsonCodec('PodSyncRequest', podSyncRequestSchema),
+  podStatusReport: jsonCodec('PodStatusReport', podStatusReportSchema),
+  podEvents: jsonCodec('PodEvents', podEventsSchema),
 };
 
 export function bootstrapFailure(reason: BootstrapErrorReason, message: string): BootstrapError {

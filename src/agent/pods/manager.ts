@@ -1,0 +1,225 @@
+import { readFileSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import type { NatsConnection, Subscription } from 'nats';
+import type { Pod } from '../../api/types.js';
+import { receive } from '../../bus/codec.js';
+import { codecs } from '../../bus/messages.js';
+import { subjects } from '../../bus/subjects.js';
+import type { CriRuntime } from '../../cri/runtime.js';
+import type { DNSConfig } from '../../cri/types.js';
+import type { Logger } from '../../log/logger.js';
+import type { AgentContext, PodManager } from '../agent.js';
+import { Backoff } from './backoff.js';
+import { parseResolvConf } from './cri-config.js';
+import { labels, managedSelector } from './labels.js';
+import { loadDesiredPods, saveDesiredPods } from './local-state.js';
+import { PodReporter, type StatusListener } from './reporter.js';
+import { PodWorker } from './worker.js';
+
+// Runs the pods bound to this node on a CRI runtime. The desired list comes whole from the
+// control plane and is kept on disk, so the node runs its pods with no control plane at all
+// (after a restart too: containers already running are adopted, not restarted). A relist of
+// CRI every half second (kubelet's PLEG) wakes the worker of any pod whose containers changed.
+
+export interface CriPodManagerOptions {
+  runtime: CriRuntime;
+  /** The agent's data dir: pods/UID (logs, volumes) and state/pods.json live here. */
+  dataDir: string;
+  nodeName: string;
+  hostIP?: string;
+  log: Logger;
+  /** Default /etc/resolv.conf. */
+  resolvConfPath?: string;
+  relistIntervalMs?: number;
+  /** Per-pod resync when nothing changes. Default 10 s. */
+  resyncIntervalMs?: number;
+  backoff?: Backoff;
+  /** containerID scheme; default `containerd`. */
+  runtimeName?: string;
+}
+
+export class CriPodManager implements PodManager {
+  private readonly workers = new Map<string, PodWorker>();
+  private desired = new Map<string, Pod>();
+  /** Whether the desired list is known (from disk or the control plane), so orphans may be removed. */
+  private authoritative = false;
+  private readonly reporter: PodReporter;
+  private readonly backoff: Backoff;
+  private readonly dns: DNSConfig;
+  private relistTimer: NodeJS.Timeout | undefined;
+  private fingerprints = new Map<string, string>();
+  private sub: Subscription | undefined;
+  private nc: NatsConnection | undefined;
+  private localStarted = false;
+  private stopped = false;
+  private relisting = false;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(private readonly opts: CriPodManagerOptions) {
+    this.reporter = new PodReporter(opts.nodeName, opts.log);
+    this.backoff = opts.backoff ?? new Backoff();
+    let resolv = '';
+    try {
+      resolv = readFileSync(opts.resolvConfPath ?? '/etc/resolv.conf', 'utf8');
+    } catch {
+      opts.log.warn({ path: opts.resolvConfPath ?? '/etc/resolv.conf' }, 'no resolv.conf: pods get no DNS servers');
+    }
+    this.dns = parseResolvConf(resolv);
+  }
+
+  /** Status changes as they are computed (tests and the agent's own metrics listen here). */
+  onStatus(l: StatusListener): void {
+    this.reporter.onStatus(l);
+  }
+
+  /** Runs the pods kept on disk, before (or without) any control plane. */
+  async startLocal(): Promise<void> {
+    if (this.localStarted) return;
+    this.localStarted = true;
+    const saved = await loadDesiredPods(this.opts.dataDir).catch((e) => {
+      this.opts.log.error({ err: e }, 'the saved pod list is unreadable; waiting for the control plane');
+      return undefined;
+    });
+    if (saved) this.apply(saved, true, false);
+    await this.relist();
+    this.relistTimer = setInterval(() => void this.relist(), this.opts.relistIntervalMs ?? 500);
+  }
+
+  async start(ctx: AgentContext): Promise<void> {
+    await this.startLocal();
+    this.nc = ctx.nc;
+    this.sub = ctx.nc.subscribe(subjects.toNode(this.opts.nodeName, 'pods'), {
+      callback: (err, msg) => {
+        if (err) return;
+        const a = receive(codecs.podAssignment, msg, this.opts.log);
+        if (a) this.setDesired(a.pods as unknown as Pod[]);
+      },
+    });
+    this.reporter.connect(ctx.nc);
+    this.requestPods('connected');
+  }
+
+  async resync(reason: string): Promise<void> {
+    this.requestPods(reason);
+    this.reporter.resendAll();
+  }
+
+  /** Stops the workers; containers keep running for the next agent to adopt. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.relistTimer);
+    this.sub?.unsubscribe();
+    for (const w of this.workers.values()) w.stop();
+    this.reporter.close();
+    await this.saving;
+  }
+
+  /** The whole list of pods this node should run (from the control plane). */
+  setDesired(pods: Pod[]): void {
+    this.apply(pods, true, true);
+  }
+
+  desiredPods(): Pod[] {
+    return [...this.desired.values()];
+  }
+
+  private requestPods(reason: string): void {
+    const nc = this.nc;
+    if (!nc || nc.isClosed()) return;
+    nc.publish(subjects.fromNode(this.opts.nodeName, 'podsync'), codecs.podSyncRequest.encode({ v: 1, nodeName: this.opts.nodeName, reason: reason.slice(0, 256) }));
+  }
+
+  private apply(pods: Pod[], authoritative: boolean, persist: boolean): void {
+    if (this.stopped) return;
+    const next = new Map(pods.filter((p) => p.metadata.uid).map((p) => [p.metadata.uid!, p]));
+    const changed = !isDeepStrictEqual([...this.desired.keys()].sort(), [...next.keys()].sort()) || [...next].some(([uid, p]) => !isDeepStrictEqual(stripStatus(this.desired.get(uid)), stripStatus(p)));
+    this.desired = next;
+    this.authoritative ||= authoritative;
+    if (persist && changed) {
+      const list = [...next.values()].map(stripStatus) as Pod[];
+      this.saving = this.saving.then(() => saveDesiredPods(this.opts.dataDir, list)).catch((e) => this.opts.log.error({ err: e }, 'saving the pod list failed'));
+    }
+    for (const [uid, pod] of next) {
+      const w = this.workers.get(uid);
+      if (w) {
+        if (!isDeepStrictEqual(stripStatus(w.currentPod), stripStatus(pod))) w.update(pod);
+      } else this.spawn(pod);
+    }
+    for (const [uid, w] of this.workers) if (!next.has(uid)) w.remove();
+  }
+
+  private spawn(pod: Pod): PodWorker {
+    const w = new PodWorker(
+      {
+        runtime: this.opts.runtime,
+        dataDir: this.opts.dataDir,
+        nodeName: this.opts.nodeName,
+        hostIP: this.opts.hostIP,
+        dns: this.dns,
+        backoff: this.backoff,
+        reporter: this.reporter,
+        log: this.opts.log,
+        runtimeName: this.opts.runtimeName ?? 'containerd',
+        resyncMs: this.opts.resyncIntervalMs ?? 10_000,
+        onGone: (uid) => {
+          if (this.workers.get(uid) === w) this.workers.delete(uid);
+          this.fingerprints.delete(uid);
+          // Deleted on the control plane but still listed (it waits for our report): no new worker.
+          if (this.desired.get(uid)?.metadata.deletionTimestamp) this.desired.delete(uid);
+        },
+      },
+      pod,
+    );
+    this.workers.set(pod.metadata.uid!, w);
+    w.trigger();
+    return w;
+  }
+
+  /** One list of every managed sandbox and container; wakes the workers of pods whose set changed. */
+  private async relist(): Promise<void> {
+    if (this.relisting || this.stopped) return;
+    this.relisting = true;
+    try {
+      const [sbs, cs] = await Promise.all([this.opts.runtime.listPodSandbox({ labelSelector: managedSelector }), this.opts.runtime.listContainers({ labelSelector: managedSelector })]);
+      const prints = new Map<string, string[]>();
+      const meta = new Map<string, { name: string; namespace: string }>();
+      for (const sb of sbs) {
+        const uid = sb.labels[labels.podUid];
+        if (!uid) continue;
+        (prints.get(uid) ?? prints.set(uid, []).get(uid)!).push(`s${sb.id}:${sb.state}`);
+        meta.set(uid, { name: sb.labels[labels.podName] ?? '', namespace: sb.labels[labels.podNamespace] ?? '' });
+      }
+      for (const c of cs) {
+        const uid = c.labels[labels.podUid];
+        if (uid) (prints.get(uid) ?? prints.set(uid, []).get(uid)!).push(`c${c.id}:${c.state}`);
+      }
+      const next = new Map([...prints].map(([uid, p]) => [uid, p.sort().join(',')]));
+      for (const [uid, print] of next) {
+        const w = this.workers.get(uid);
+        if (w) {
+          if (this.fingerprints.get(uid) !== print) w.trigger();
+        } else if (this.authoritative && !this.desired.has(uid)) {
+          // Ours, but no longer wanted (deleted while this agent was down): stop it.
+          const m = meta.get(uid);
+          if (m) this.spawn(orphanPod(uid, m.name, m.namespace)).remove();
+        }
+      }
+      this.fingerprints = next;
+    } catch (e) {
+      this.opts.log.warn({ err: e }, 'listing containers failed');
+    } finally {
+      this.relisting = false;
+    }
+  }
+}
+
+function stripStatus(p: Pod | undefined): unknown {
+  if (!p) return undefined;
+  const { status: _status, ...rest } = p;
+  return { ...rest, metadata: { ...rest.metadata, resourceVersion: undefined } };
+}
+
+/** Enough of a pod to stop what CRI still runs for it. */
+function orphanPod(uid: string, name: string, namespace: string): Pod {
+  return { apiVersion: 'v1', kind: 'Pod', metadata: { uid, name: name || uid, namespace: namespace || 'default' }, spec: { containers: [] } };
+}
