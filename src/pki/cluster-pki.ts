@@ -4,7 +4,6 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
-import { caCertHash } from '../bus/ca-hash.js';
 
 // The cluster's PKI: one CA (made on first start, kept for ten years), the API server's serving
 // certificate and the admin client certificate, all ECDSA P-256. Files live in one directory
@@ -44,8 +43,6 @@ export interface ClusterPki {
   admin: CertAndKey;
   caCertFile: string;
   caKeyFile: string;
-  /** `sha256:<hex>` of the CA's public key: what joiners pin. */
-  caHash: string;
   /** The names and addresses the serving certificate covers. */
   serverSans: { dnsNames: string[]; ipAddresses: string[] };
 }
@@ -277,7 +274,6 @@ export async function ensureClusterPki(dir: string, opts: ClusterPkiOptions = {}
     admin,
     caCertFile,
     caKeyFile,
-    caHash: caCertHash(ca.certPem),
     serverSans,
   };
 }

@@ -2,6 +2,7 @@ import { constants } from 'node:fs';
 import { access, chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildKubeconfig } from '../api/kubeconfig.js';
+import { caCertHash } from '../bus/ca-hash.js';
 import { logger, type Logger } from '../log/logger.js';
 import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
 import { openLevelStore } from '../store/level-store.js';
@@ -113,8 +114,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       buildKubeconfig({ clusterName: 'skiff', server: url, caPem: pki.ca.certPem, userName: 'admin', certPem: pki.admin.certPem, keyPem: pki.admin.keyPem }),
     );
     ready = true;
-    log.info({ url, caCertHash: pki.caHash, kubeconfig: kubeconfigPath, dataDir: opts.dataDir }, `control plane ready at ${url}; admin kubeconfig: ${kubeconfigPath}`);
-    return { url, port, caHash: pki.caHash, store, pki, api, kubeconfigPath, close };
+    const caHash = caCertHash(pki.ca.certPem);
+    log.info({ url, caCertHash: caHash, kubeconfig: kubeconfigPath, dataDir: opts.dataDir }, `control plane ready at ${url}; admin kubeconfig: ${kubeconfigPath}`);
+    return { url, port, caHash, store, pki, api, kubeconfigPath, close };
   } catch (e) {
     await close();
     throw e;

@@ -15,6 +15,7 @@ describe('API server', { timeout: 120_000 }, () => {
   });
 
   test('discovery: /api, /api/v1, /apis, a group, its resources and /version', t, async () => {
+    assert.match(s.cp.caHash, /^sha256:[0-9a-f]{64}$/);
     const api = await s.request('GET', '/api');
     assert.equal(api.status, 200);
     assert.deepEqual(api.json.versions, ['v1']);

@@ -23,7 +23,6 @@ test('first start makes the CA, serving and admin certificates with private mode
   for (const f of ['ca.crt', 'ca.key', 'apiserver.crt', 'apiserver.key', 'admin.crt', 'admin.key']) {
     assert.equal(statSync(join(dir, f)).mode & 0o777, 0o600, f);
   }
-  assert.match(first.caHash, /^sha256:[0-9a-f]{64}$/);
   const server = new X509Certificate(first.server.certPem);
   assert.ok(server.checkHost('localhost'));
   assert.ok(server.checkIP('127.0.0.1'));
