@@ -54,7 +54,12 @@ export class ApiServer {
         rejectUnauthorized: false,
         minVersion: 'TLSv1.2',
       },
-      (req, res) => void this.handle(req, res),
+      (req, res) => {
+        this.handle(req, res).catch((e) => {
+          this.log.error({ err: e, path: req.url }, 'request handling failed after its response started');
+          res.destroy();
+        });
+      },
     );
     this.server.on('tlsClientError', (e) => this.log.debug({ err: e }, 'TLS handshake failed'));
   }
@@ -174,10 +179,11 @@ export class ApiServer {
         const type = patchTypeOf(req.headers['content-type']);
         return { status: 200, body: await h.patch(route, type, await readJson(req), user) };
       }
-      case 'DELETE':
+      case 'DELETE': {
         if (!one) throw notAllowed();
-        req.resume();
-        return { status: 200, body: await h.delete(route, user) };
+        const options = await readDeleteOptions(req);
+        return { status: 200, body: await h.delete(route, user, options.preconditions) };
+      }
       default:
         throw notAllowed();
     }
@@ -253,6 +259,19 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   const text = await readBody(req);
   if (text.trim() === '') throw errors.badRequest('the request needs a body');
   return parseJson(text);
+}
+
+/** DELETE may carry DeleteOptions; only its preconditions change what happens (deletion is immediate for now). */
+async function readDeleteOptions(req: IncomingMessage): Promise<{ preconditions?: { uid?: string; resourceVersion?: string } }> {
+  const text = await readBody(req);
+  if (text.trim() === '') return {};
+  const body = parseJson(text);
+  if (typeof body !== 'object' || body === null) throw errors.badRequest('the DELETE body must be a DeleteOptions object');
+  const pre = (body as { preconditions?: unknown }).preconditions;
+  if (pre === undefined || pre === null) return {};
+  if (typeof pre !== 'object') throw errors.badRequest('DeleteOptions.preconditions must be an object with uid and/or resourceVersion');
+  const { uid, resourceVersion } = pre as Record<string, unknown>;
+  return { preconditions: { uid: typeof uid === 'string' ? uid : undefined, resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : undefined } };
 }
 
 /** POST and PUT bodies: JSON, or YAML when the Content-Type says so. */

@@ -148,13 +148,21 @@ export class ResourceHandlers {
     });
   }
 
-  async delete(route: ResourceRoute, user: UserInfo): Promise<KObject> {
+  /** Deletes at once (no graceful deletion or finalizers yet); preconditions make it a compare-and-swap. */
+  async delete(route: ResourceRoute, user: UserInfo, preconditions: { uid?: string; resourceVersion?: string } = {}): Promise<KObject> {
     const key = this.key(route, route.name!);
     const current = await this.store.get(key);
     if (!current) throw errors.notFound(route.info.plural, route.name!);
+    if (preconditions.uid && preconditions.uid !== current.metadata.uid) {
+      throw errors.conflict(route.info.plural, route.name!, `Precondition failed: UID in precondition: ${preconditions.uid}, UID in object meta: ${current.metadata.uid}`);
+    }
+    if (preconditions.resourceVersion && preconditions.resourceVersion !== current.metadata.resourceVersion) {
+      throw errors.conflict(route.info.plural, route.name!, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+    }
     await this.admit({ operation: 'DELETE', info: route.info, namespace: key.namespace, name: key.name, object: current, oldObject: current, user });
     if (route.info.kind === 'Namespace') await this.deleteNamespaceContents(key.name);
-    return this.store.delete(key);
+    const checked = preconditions.uid || preconditions.resourceVersion;
+    return this.store.delete(key, checked ? { expectedResourceVersion: current.metadata.resourceVersion } : {});
   }
 
   /** Creates the namespaces every cluster has, when missing. */

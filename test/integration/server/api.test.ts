@@ -198,6 +198,15 @@ describe('API server', { timeout: 120_000 }, () => {
     assert.match(r.json.message, /the object has been modified/);
   });
 
+  test('DELETE preconditions on uid and resourceVersion', t, async () => {
+    const c = await s.request('POST', '/api/v1/namespaces/default/pods', pod('pre'));
+    const wrongUid = await s.request('DELETE', '/api/v1/namespaces/default/pods/pre', { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { uid: 'nope' } });
+    assert.equal(wrongUid.status, 409);
+    assert.match(wrongUid.json.message, /Precondition failed: UID/);
+    const ok = await s.request('DELETE', '/api/v1/namespaces/default/pods/pre', { preconditions: { uid: c.json.metadata.uid, resourceVersion: c.json.metadata.resourceVersion } });
+    assert.equal(ok.status, 200, ok.text);
+  });
+
   test('bad bodies: invalid JSON 400, too large 413, unknown paths 404', t, async () => {
     const bad = await s.request('POST', '/api/v1/namespaces/default/pods', undefined, { raw: '{"kind": ' });
     assert.equal(bad.status, 400);
