@@ -1,6 +1,10 @@
 import { Command, Option } from 'commander';
+import os from 'node:os';
 import { parseNodeLabels } from '../../src/agent/labels.js';
-import { defaultAgentDataDir } from '../../src/agent/identity.js';
+import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } from '../../src/agent/identity.js';
+import { internalIp } from '../../src/agent/node-info.js';
+import { CriPodManager } from '../../src/agent/pods/manager.js';
+import { DEFAULT_CNI_BRIDGE, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
 import { runAgent } from '../../src/agent/run.js';
 import { CliError } from '../../src/cli/errors.js';
 import { processIo } from '../../src/cli/io.js';
@@ -16,6 +20,9 @@ export interface AgentFlags {
   dataDir: string;
   labels?: string;
   nodeStatusUpdateFrequency: number;
+  containerRuntimeEndpoint?: string;
+  podCidr?: string;
+  cniBridge?: string;
 }
 
 export function addAgentFlags(cmd: Command): Command {
@@ -24,7 +31,25 @@ export function addAgentFlags(cmd: Command): Command {
     .option('--labels <k=v,...>', 'labels for this Node (kubelet --node-labels); given to ctl agent, they replace those given at join')
     .addOption(
       new Option('--node-status-update-frequency <duration>', 'how often the node renews its lease with the control plane').argParser(parseDurationMs).default(4000, '4s'),
-    );
+    )
+    .option('--container-runtime-endpoint <endpoint>', "CRI socket of an existing runtime (unix:///run/containerd/containerd.sock); default: the agent runs its own containerd under --data-dir")
+    .option('--pod-cidr <cidr>', "pod subnet of the agent's own containerd; default: a /24 in 10.42.0.0/16 chosen by the node name")
+    .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`);
+}
+
+/** Runtime flags given now replace those saved; the saved ones apply when none are given. */
+async function runtimeSettings(flags: AgentFlags, identity: AgentIdentity): Promise<AgentIdentity> {
+  const next = {
+    ...identity,
+    ...(flags.containerRuntimeEndpoint !== undefined ? { containerRuntimeEndpoint: flags.containerRuntimeEndpoint } : {}),
+    ...(flags.podCidr !== undefined ? { podCidr: flags.podCidr } : {}),
+    ...(flags.cniBridge !== undefined ? { cniBridge: flags.cniBridge } : {}),
+  };
+  if (next.containerRuntimeEndpoint !== identity.containerRuntimeEndpoint || next.podCidr !== identity.podCidr || next.cniBridge !== identity.cniBridge) {
+    const { caPem: _ca, certPem: _cert, keyPem: _key, nkeySeed: _seed, ...settings } = next;
+    await saveSettings(flags.dataDir, settings);
+  }
+  return next;
 }
 
 /** Runs the agent until SIGINT/SIGTERM; shared by `ctl agent` and `ctl join`. */
@@ -35,17 +60,35 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const id = await runtimeSettings(flags, identity ?? (await loadIdentity(flags.dataDir)));
+  const log = logger('agent');
+  const node = await startNodeRuntime({
+    dataDir: flags.dataDir,
+    nodeName: id.nodeName,
+    containerRuntimeEndpoint: id.containerRuntimeEndpoint,
+    podCidr: id.podCidr,
+    cniBridge: id.cniBridge,
+    log: logger('node-runtime'),
+  });
+  const runtimeName = (await node.version()).split('://')[0];
+  const podManager = new CriPodManager({ runtime: node.runtime, dataDir: flags.dataDir, nodeName: id.nodeName, hostIP: internalIp(os.networkInterfaces()), runtimeName, log: logger('pods') });
+  // Pods kept on disk run (and restart) before, and without, any control plane.
+  await podManager.startLocal();
   try {
     await runAgent({
       dataDir: flags.dataDir,
       version: clientVersion().gitVersion ?? 'v0.0.0',
-      log: logger('agent'),
+      log,
       labels: parsed?.labels,
       heartbeatIntervalMs: flags.nodeStatusUpdateFrequency,
-      identity,
+      identity: id,
+      podManager,
+      containerRuntimeVersion: () => node.version(),
       signal: ac.signal,
     });
   } finally {
+    await podManager.stop();
+    await node.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     flushLogs();

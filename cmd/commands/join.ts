@@ -16,7 +16,6 @@ interface JoinFlags extends AgentFlags {
   token?: string;
   discoveryTokenCaCertHash?: string;
   nodeName: string;
-  containerRuntimeEndpoint?: string;
   metricsBindAddress?: string;
 }
 
@@ -28,7 +27,6 @@ export function joinCommand(): Command {
       .option('--token <token>', 'bootstrap token from ctl token create (id.secret)')
       .option('--discovery-token-ca-cert-hash <sha256:hex>', "the cluster CA's public key hash, from ctl token create --print-join-command")
       .option('--node-name <name>', 'name of the Node object', os.hostname().toLowerCase())
-      .option('--container-runtime-endpoint <endpoint>', 'CRI socket of the container runtime', 'unix:///run/containerd/containerd.sock')
       .option('--metrics-bind-address <addr:port>', "where the agent serves Prometheus metrics"),
   ).action(async (url: string, flags: JoinFlags) => {
     await runCommand(processIo, async () => {

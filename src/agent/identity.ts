@@ -16,6 +16,10 @@ export interface AgentSettings {
   labels: Record<string, string>;
   containerRuntimeEndpoint?: string;
   metricsBindAddress?: string;
+  /** The node's pod subnet for its own containerd (--pod-cidr). */
+  podCidr?: string;
+  /** The CNI bridge of its own containerd (--cni-bridge). */
+  cniBridge?: string;
   joinedAt: string;
 }
 
@@ -32,6 +36,8 @@ const settingsSchema = z.object({
   labels: z.record(z.string(), z.string()),
   containerRuntimeEndpoint: z.string().optional(),
   metricsBindAddress: z.string().optional(),
+  podCidr: z.string().optional(),
+  cniBridge: z.string().optional(),
   joinedAt: z.string(),
 });
 

@@ -14,6 +14,8 @@ export interface RunAgentOptions {
   /** Already loaded (right after `ctl join`); otherwise read from dataDir. */
   identity?: AgentIdentity;
   podManager?: PodManager;
+  /** Reported as nodeInfo.containerRuntimeVersion. */
+  containerRuntimeVersion?: () => Promise<string>;
   signal: AbortSignal;
 }
 
@@ -24,7 +26,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<void> {
     const { caPem: _ca, certPem: _cert, keyPem: _key, nkeySeed: _seed, ...settings } = identity;
     await saveSettings(opts.dataDir, settings);
   }
-  const agent = new Agent({ identity, version: opts.version, log: opts.log, heartbeatIntervalMs: opts.heartbeatIntervalMs, podManager: opts.podManager });
+  const agent = new Agent({ identity, version: opts.version, log: opts.log, heartbeatIntervalMs: opts.heartbeatIntervalMs, podManager: opts.podManager, containerRuntimeVersion: opts.containerRuntimeVersion });
   const stopped = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
   opts.log.info({ node: identity.nodeName, server: identity.server }, 'agent starting');
   await Promise.race([agent.start(), stopped]);

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { connectRuntime } from '../../cri/client.js';
+import { startContainerd, type ManagedContainerd } from '../../cri/containerd-process.js';
+import { ensurePauseImage, PAUSE_IMAGE } from '../../cri/local-images.js';
+import type { CriRuntime } from '../../cri/runtime.js';
+import type { Logger } from '../../log/logger.js';
+
+// The container runtime a node's pods run on: by default a containerd the agent starts under
+// its data dir (as k3s does), with its own CNI bridge and pod subnet and a pause image built
+// locally; with --container-runtime-endpoint, an existing CRI runtime instead.
+
+export const DEFAULT_CNI_BRIDGE = 'skiff0';
+
+/** Until the control plane assigns pod subnets: a /24 in 10.42.0.0/16 chosen by the node name. */
+export function defaultPodCidr(nodeName: string): string {
+  const x = createHash('sha256').update(nodeName).digest()[0];
+  return `10.42.${x}.0/24`;
+}
+
+export interface NodeRuntimeOptions {
+  dataDir: string;
+  nodeName: string;
+  /** unix:///... of an existing runtime; omitted: the agent's own containerd. */
+  containerRuntimeEndpoint?: string;
+  podCidr?: string;
+  cniBridge?: string;
+  log: Logger;
+}
+
+export interface NodeRuntime {
+  runtime: CriRuntime;
+  /** Set when the agent runs its own containerd. */
+  managed?: ManagedContainerd;
+  /** `containerd://1.6.20`, as Node.status.nodeInfo.containerRuntimeVersion shows it. */
+  version(): Promise<string>;
+  /** Closes the client and stops the agent's own containerd; containers keep running. */
+  close(): Promise<void>;
+}
+
+export async function startNodeRuntime(opts: NodeRuntimeOptions): Promise<NodeRuntime> {
+  let managed: ManagedContainerd | undefined;
+  let runtime: CriRuntime;
+  if (opts.containerRuntimeEndpoint) {
+    runtime = await connectRuntime(opts.containerRuntimeEndpoint, { readyTimeoutMs: 30_000 });
+  } else {
+    const podCidr = opts.podCidr ?? defaultPodCidr(opts.nodeName);
+    managed = await startContainerd({ dataDir: join(opts.dataDir, 'containerd'), podCidr, bridgeName: opts.cniBridge ?? DEFAULT_CNI_BRIDGE, sandboxImage: PAUSE_IMAGE });
+    opts.log.info({ endpoint: managed.endpoint, podCidr }, 'started containerd for this node');
+    runtime = await managed.connect();
+    if (await ensurePauseImage(runtime, managed.address, { snapshotter: managed.snapshotter })) opts.log.info({ image: PAUSE_IMAGE }, 'imported the pause image');
+  }
+  const m = managed;
+  return {
+    runtime,
+    managed: m,
+    async version() {
+      const v = await runtime.version().catch(() => undefined);
+      return v ? `${v.runtimeName}://${v.runtimeVersion}` : 'containerd://unknown';
+    },
+    async close() {
+      runtime.close();
+      await m?.stop();
+    },
+  };
+}
