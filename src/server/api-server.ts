@@ -9,7 +9,7 @@ import type { Store } from '../store/store.js';
 import { AdmissionChain } from './admission.js';
 import { refusalReason, userFromSocket, type UserInfo } from './authn.js';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
-import { ResourceHandlers } from './handlers.js';
+import { ResourceHandlers, type DeleteOptions } from './handlers.js';
 import { patchTypeOf } from './patch.js';
 import { matchRoute, type ResourceRoute, type Route } from './routes.js';
 import { handleTokenRoute, isTokenRoute, type TokenApi } from './token-routes.js';
@@ -181,8 +181,8 @@ export class ApiServer {
       }
       case 'DELETE': {
         if (!one) throw notAllowed();
-        const options = await readDeleteOptions(req);
-        return { status: 200, body: await h.delete(route, user, options.preconditions) };
+        const options = await readDeleteOptions(req, url.searchParams);
+        return { status: 200, body: await h.delete(route, user, options) };
       }
       default:
         throw notAllowed();
@@ -261,17 +261,23 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return parseJson(text);
 }
 
-/** DELETE may carry DeleteOptions; only its preconditions change what happens (deletion is immediate for now). */
-async function readDeleteOptions(req: IncomingMessage): Promise<{ preconditions?: { uid?: string; resourceVersion?: string } }> {
+/** DeleteOptions from the body (kubectl sends one) and the gracePeriodSeconds query parameter. */
+async function readDeleteOptions(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
   const text = await readBody(req);
-  if (text.trim() === '') return {};
-  const body = parseJson(text);
-  if (typeof body !== 'object' || body === null) throw errors.badRequest('the DELETE body must be a DeleteOptions object');
-  const pre = (body as { preconditions?: unknown }).preconditions;
-  if (pre === undefined || pre === null) return {};
-  if (typeof pre !== 'object') throw errors.badRequest('DeleteOptions.preconditions must be an object with uid and/or resourceVersion');
-  const { uid, resourceVersion } = pre as Record<string, unknown>;
-  return { preconditions: { uid: typeof uid === 'string' ? uid : undefined, resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : undefined } };
+  const body = text.trim() === '' ? {} : parseJson(text);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw errors.badRequest('the DELETE body must be a DeleteOptions object');
+  const { preconditions: pre, gracePeriodSeconds: bodyGrace } = body as Record<string, unknown>;
+  if (pre !== undefined && pre !== null && typeof pre !== 'object') throw errors.badRequest('DeleteOptions.preconditions must be an object with uid and/or resourceVersion');
+  const { uid, resourceVersion } = (pre ?? {}) as Record<string, unknown>;
+  const queryGrace = query.get('gracePeriodSeconds');
+  const grace = queryGrace !== null && queryGrace !== '' ? Number(queryGrace) : bodyGrace;
+  if (grace !== undefined && grace !== null && !(typeof grace === 'number' && Number.isInteger(grace) && grace >= 0)) {
+    throw errors.badRequest(`gracePeriodSeconds ${JSON.stringify(queryGrace ?? bodyGrace)} must be a whole number of seconds, 0 or more`);
+  }
+  return {
+    preconditions: { uid: typeof uid === 'string' ? uid : undefined, resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : undefined },
+    gracePeriodSeconds: typeof grace === 'number' ? grace : undefined,
+  };
 }
 
 /** POST and PUT bodies: JSON, or YAML when the Content-Type says so. */

@@ -11,6 +11,7 @@ import type { ObjectKey, Store } from '../store/store.js';
 import type { AdmissionChain, AdmissionRequest } from './admission.js';
 import type { UserInfo } from './authn.js';
 import { applyPatch, type PatchType } from './patch.js';
+import { requestPodDeletion } from './pod-dispatch.js';
 import type { ResourceRoute } from './routes.js';
 
 // The REST verbs on resources. Every write takes the same path: type check against the URL,
@@ -69,6 +70,12 @@ export function qosClassOf(spec: unknown): 'Guaranteed' | 'Burstable' | 'BestEff
   }
   if (!any) return 'BestEffort';
   return guaranteed ? 'Guaranteed' : 'Burstable';
+}
+
+export interface DeleteOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  /** Pods only: overrides terminationGracePeriodSeconds; 0 removes the object at once. */
+  gracePeriodSeconds?: number;
 }
 
 export class ResourceHandlers {
@@ -148,8 +155,12 @@ export class ResourceHandlers {
     });
   }
 
-  /** Deletes at once (no graceful deletion or finalizers yet); preconditions make it a compare-and-swap. */
-  async delete(route: ResourceRoute, user: UserInfo, preconditions: { uid?: string; resourceVersion?: string } = {}): Promise<KObject> {
+  /**
+   * Deletes at once, except a pod bound to a node, which is marked (deletionTimestamp) and goes
+   * when its node has stopped it. Preconditions make it a compare-and-swap.
+   */
+  async delete(route: ResourceRoute, user: UserInfo, opts: DeleteOptions = {}): Promise<KObject> {
+    const preconditions = opts.preconditions ?? {};
     const key = this.key(route, route.name!);
     const current = await this.store.get(key);
     if (!current) throw errors.notFound(route.info.plural, route.name!);
@@ -160,6 +171,9 @@ export class ResourceHandlers {
       throw errors.conflict(route.info.plural, route.name!, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
     }
     await this.admit({ operation: 'DELETE', info: route.info, namespace: key.namespace, name: key.name, object: current, oldObject: current, user });
+    if (route.info.kind === 'Pod') {
+      return (await requestPodDeletion(this.store, { namespace: key.namespace, name: key.name }, { gracePeriodSeconds: opts.gracePeriodSeconds })).object;
+    }
     if (route.info.kind === 'Namespace') await this.deleteNamespaceContents(key.name);
     const checked = preconditions.uid || preconditions.resourceVersion;
     return this.store.delete(key, checked ? { expectedResourceVersion: current.metadata.resourceVersion } : {});

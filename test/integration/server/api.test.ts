@@ -207,6 +207,20 @@ describe('API server', { timeout: 120_000 }, () => {
     assert.equal(ok.status, 200, ok.text);
   });
 
+  test('deleting a pod bound to a node marks it for its node; grace 0 removes it at once', t, async () => {
+    const c = await s.request('POST', '/api/v1/namespaces/default/pods', pod('bound', { spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'docker.io/library/busybox:1.36' }] } }));
+    assert.equal(c.status, 201, c.text);
+    const marked = await s.request('DELETE', '/api/v1/namespaces/default/pods/bound');
+    assert.equal(marked.status, 200);
+    assert.ok(marked.json.metadata.deletionTimestamp, 'deletionTimestamp set');
+    assert.equal(marked.json.metadata.deletionGracePeriodSeconds, 30);
+    assert.equal((await s.request('GET', '/api/v1/namespaces/default/pods/bound')).status, 200);
+    const forced = await s.request('DELETE', '/api/v1/namespaces/default/pods/bound?gracePeriodSeconds=0');
+    assert.equal(forced.status, 200);
+    assert.equal((await s.request('GET', '/api/v1/namespaces/default/pods/bound')).status, 404);
+    assert.equal((await s.request('DELETE', '/api/v1/namespaces/default/pods/x?gracePeriodSeconds=soon')).status, 400);
+  });
+
   test('bad bodies: invalid JSON 400, too large 413, unknown paths 404', t, async () => {
     const bad = await s.request('POST', '/api/v1/namespaces/default/pods', undefined, { raw: '{"kind": ' });
     assert.equal(bad.status, 400);
