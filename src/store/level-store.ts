@@ -4,55 +4,66 @@ import { errors } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
 import { logger } from '../log/logger.js';
 import type { ListOptions, ListResult, ObjectKey, Store, StoreEvent, Watch, WatchEventType, WatchOptions } from './store.js';
-import { WatchStream } from './watch-stream.js';
+import { WatchStream, type RecentEvent } from './watch-stream.js';
 
 // The level-backed store. Current objects live in memory (loaded at open) so reads never touch
-// the disk; every write is one atomic level batch (object + history entry + revision) and is
-// acknowledged only after the batch is on disk. Concurrent writes are group-committed: all
-// writes that arrive while a batch is being written go into the next batch, so fsync costs
-// one disk flush per batch rather than per write.
+// the disk. Every write is one atomic level batch (object + history entry + revision counter),
+// acknowledged only once level has it: with `sync` (the default) after an fsync, so it survives
+// power loss, not just a killed process. Writes are group-committed: the writes that arrive while
+// a batch is being written form the next batch, so one fsync serves many concurrent writes.
+//
+// On disk (keys are utf8 strings, \0-separated):
+//   o\0{resource}\0{namespace}\0{name} -> object JSON
+//   h\0{revision, 16 digits}           -> {resource}\0{type}\0{object JSON}
+//   m\0revision, m\0compacted, m\0format
 
 const log = logger('store');
 
 const SEP = '\x00';
 const objectPrefix = `o${SEP}`;
+const objectEnd = 'o\x01';
 const historyPrefix = `h${SEP}`;
 const revisionKey = `m${SEP}revision`;
 const compactedKey = `m${SEP}compacted`;
+const formatKey = `m${SEP}format`;
+const format = '1';
 
-const objectKey = (resource: string, namespace: string, name: string) => `${objectPrefix}${resource}${SEP}${namespace}${SEP}${name}`;
+/** Writes per level batch: bounds the time one commit holds the event loop. */
+const maxBatch = 512;
+
+const objectDbKey = (resource: string, namespace: string, name: string) => `${objectPrefix}${resource}${SEP}${namespace}${SEP}${name}`;
 /** Zero-padded so level's byte order is revision order. */
 const historyKey = (revision: number) => `${historyPrefix}${String(revision).padStart(16, '0')}`;
-const mapKey = (namespace: string, name: string) => `${namespace}${SEP}${name}`;
+
+const conflictMessage = 'the object has been modified; please apply your changes to the latest version and try again';
 
 export interface LevelStoreOptions {
-  /** Events kept for watch resume; older ones are compacted away. Default 10,000. */
+  /** Events kept on disk for watch resume; older ones are compacted away in the background. Default 10,000. */
   historyLimit?: number;
   /** fsync every batch, so acknowledged writes survive power loss too. Default true. */
   sync?: boolean;
   /** Events a watcher may fall behind by before it is closed (its client re-lists). Default 10,000. */
   watchBufferLimit?: number;
-}
-
-interface PersistedEvent {
-  type: WatchEventType;
-  resource: string;
-  object: KObject;
+  /**
+   * Latest events kept in memory with their previous objects; a watch resuming within them
+   * replays from memory with exact filter transitions. Default 1,000 (at most twice this is held).
+   */
+  recentEvents?: number;
 }
 
 interface PendingWrite {
   revision: number;
   type: WatchEventType;
   resource: string;
-  key: string;
+  dbKey: string;
+  json: string;
   object: KObject;
-  prev?: KObject;
+  prev: KObject | undefined;
   resolve: (obj: KObject) => void;
   reject: (e: unknown) => void;
 }
 
-const clone = <T>(v: T): T => structuredClone(v);
-
+/** RFC 3339 at seconds precision, as Kubernetes writes timestamps. */
 function nowTimestamp(): string {
   return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -65,54 +76,78 @@ function deepFreeze<T>(v: T): T {
   return v;
 }
 
-export async function openLevelStore(dir: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
-  const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
-  try {
-    await db.open();
-  } catch (e) {
-    const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
-    throw new Error(`cannot open the store at ${dir}: ${cause}${/lock/i.test(cause) ? ' (is another ctl server using this data dir?)' : ''}`, { cause: e });
-  }
-  const store = new LevelStore(db, opts);
-  await store.load();
-  return store;
+/** Opens (creating if needed) the store in `dir` and loads its current objects into memory. */
+export function openLevelStore(dir: string, opts: LevelStoreOptions = {}): Promise<LevelStore> {
+  return LevelStore.open(dir, opts);
 }
 
 export class LevelStore implements Store {
-  private readonly objects = new Map<string, Map<string, KObject>>();
+  /** resource → namespace → name → frozen object. */
+  private readonly objects = new Map<string, Map<string, Map<string, KObject>>>();
   /** Latest state including writes not yet on disk, so compare-and-swap sees queued writes. */
   private readonly pendingState = new Map<string, { revision: number; object: KObject | undefined }>();
   private queue: PendingWrite[] = [];
-  private flushing = false;
+  private flushing: Promise<void> | undefined;
+  private compaction: Promise<void> = Promise.resolve();
+  private autoCompacting = false;
   private committedRevision = 0;
   private assignedRevision = 0;
   private compacted = 0;
-  private compacting = false;
+  /** Latest committed events, consecutive revisions, oldest first. */
+  private recent: RecentEvent[] = [];
   private closed = false;
   private failure: Error | undefined;
   private readonly watchers = new Set<WatchStream>();
   private readonly historyLimit: number;
   private readonly sync: boolean;
   private readonly watchBufferLimit: number;
+  private readonly recentLimit: number;
 
-  constructor(
+  private constructor(
     private readonly db: Level<string, string>,
     opts: LevelStoreOptions,
   ) {
-    this.historyLimit = opts.historyLimit ?? 10_000;
+    this.historyLimit = Math.max(1, opts.historyLimit ?? 10_000);
     this.sync = opts.sync ?? true;
-    this.watchBufferLimit = opts.watchBufferLimit ?? 10_000;
+    this.watchBufferLimit = Math.max(1, opts.watchBufferLimit ?? 10_000);
+    this.recentLimit = Math.max(0, opts.recentEvents ?? 1_000);
+  }
+
+  static async open(dir: string, opts: LevelStoreOptions): Promise<LevelStore> {
+    const db = new Level<string, string>(dir, { keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    try {
+      await db.open();
+    } catch (e) {
+      const cause = (e as { cause?: Error }).cause?.message ?? (e as Error).message;
+      const hint = /lock/i.test(cause) ? ' (is another ctl server using this data dir?)' : '';
+      throw new Error(`cannot open the store at ${dir}: ${cause}${hint}`, { cause: e });
+    }
+    const store = new LevelStore(db, opts);
+    try {
+      await store.load(dir);
+    } catch (e) {
+      await db.close();
+      throw e;
+    }
+    return store;
   }
 
   /** Reads the current objects and the revision counters into memory. */
-  async load(): Promise<void> {
-    for await (const [key, value] of this.db.iterator({ gt: objectPrefix, lt: `o${String.fromCharCode(1)}` })) {
+  private async load(dir: string): Promise<void> {
+    const stored = await this.db.get(formatKey);
+    if (stored !== undefined && stored !== format) {
+      throw new Error(`the store at ${dir} has format ${stored}, but this version reads format ${format}; use a matching ctl version`);
+    }
+    let count = 0;
+    for await (const [key, value] of this.db.iterator({ gt: objectPrefix, lt: objectEnd })) {
       const [, resource, namespace, name] = key.split(SEP);
-      this.bucket(resource).set(mapKey(namespace, name), deepFreeze(JSON.parse(value) as KObject));
+      this.bucket(resource, namespace).set(name, deepFreeze(JSON.parse(value) as KObject));
+      count++;
     }
     this.committedRevision = this.assignedRevision = Number((await this.db.get(revisionKey)) ?? 0);
     this.compacted = Number((await this.db.get(compactedKey)) ?? 0);
-    log.debug({ revision: this.committedRevision, compacted: this.compacted }, 'store loaded');
+    if (stored === undefined) await this.db.put(formatKey, format, { sync: this.sync });
+    log.info({ objects: count, revision: this.committedRevision, compacted: this.compacted }, 'store loaded');
   }
 
   currentRevision(): number {
@@ -124,36 +159,37 @@ export class LevelStore implements Store {
   }
 
   async get(key: ObjectKey): Promise<KObject | undefined> {
-    const obj = this.objects.get(key.resource)?.get(mapKey(key.namespace, key.name));
-    return obj && clone(obj);
+    const obj = this.objects.get(key.resource)?.get(key.namespace)?.get(key.name);
+    return obj && structuredClone(obj);
   }
 
   async list(resource: string, opts: ListOptions = {}): Promise<ListResult> {
+    const byNamespace = this.objects.get(resource);
+    const namespaces = !byNamespace ? [] : opts.namespace ? [opts.namespace] : [...byNamespace.keys()].sort();
     const items: KObject[] = [];
-    for (const obj of this.objects.get(resource)?.values() ?? []) {
-      if (opts.namespace !== undefined && opts.namespace !== '' && (obj.metadata.namespace ?? '') !== opts.namespace) continue;
-      if (opts.filter && !opts.filter(obj)) continue;
-      items.push(clone(obj));
+    for (const ns of namespaces) {
+      const names = byNamespace?.get(ns);
+      if (!names) continue;
+      const matched: KObject[] = [];
+      for (const obj of names.values()) if (!opts.filter || opts.filter(obj)) matched.push(obj);
+      matched.sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
+      for (const obj of matched) items.push(opts.frozen ? obj : structuredClone(obj));
     }
-    items.sort((a, b) => compareKeys(a, b));
     return { items, revision: this.committedRevision };
   }
 
   create(resource: string, obj: KObject): Promise<KObject> {
-    return this.enqueue(resource, obj, (current, name) => {
+    return this.enqueue(resource, obj.metadata, (current, name) => {
       if (current) throw errors.alreadyExists(resource, name);
-      const metadata = { ...obj.metadata, uid: randomUUID(), creationTimestamp: nowTimestamp() };
-      return { type: 'ADDED', object: { ...obj, metadata } };
+      return { type: 'ADDED', object: { ...obj, metadata: { ...obj.metadata, uid: randomUUID(), creationTimestamp: nowTimestamp() } } };
     });
   }
 
   update(resource: string, obj: KObject): Promise<KObject> {
-    return this.enqueue(resource, obj, (current, name) => {
+    return this.enqueue(resource, obj.metadata, (current, name) => {
       if (!current) throw errors.notFound(resource, name);
       const expected = obj.metadata.resourceVersion;
-      if (expected !== undefined && expected !== '' && expected !== current.metadata.resourceVersion) {
-        throw errors.conflict(resource, name, 'the object has been modified; please apply your changes to the latest version and try again');
-      }
+      if (expected && expected !== current.metadata.resourceVersion) throw errors.conflict(resource, name, conflictMessage);
       const metadata = { ...obj.metadata, uid: current.metadata.uid, creationTimestamp: current.metadata.creationTimestamp };
       return { type: 'MODIFIED', object: { ...obj, metadata } };
     });
@@ -166,27 +202,24 @@ export class LevelStore implements Store {
     for (;;) {
       // The latest state includes queued writes: reading only committed state would conflict
       // with them until they reach the disk.
-      const current = this.latest(key);
+      const current = this.latest(key.resource, key.namespace, key.name);
       if (!current) throw errors.notFound(key.resource, key.name);
-      const next = await mutate(clone(current));
-      if (next === undefined) return clone(current);
-      next.metadata = { ...next.metadata, resourceVersion: current.metadata.resourceVersion };
+      const next = await mutate(structuredClone(current));
+      if (next === undefined) return structuredClone(current);
+      const pinned = { ...next, metadata: { ...next.metadata, namespace: key.namespace || undefined, name: key.name, resourceVersion: current.metadata.resourceVersion } };
       try {
-        return await this.update(key.resource, next);
+        return await this.update(key.resource, pinned);
       } catch (e) {
         if ((e as { reason?: string }).reason !== 'Conflict') throw e;
-        await new Promise((r) => setImmediate(r));
       }
     }
   }
 
   delete(key: ObjectKey, opts: { expectedResourceVersion?: string } = {}): Promise<KObject> {
-    const stub = { apiVersion: '', kind: '', metadata: { name: key.name, namespace: key.namespace || undefined } };
-    return this.enqueue(key.resource, stub, (current, name) => {
+    return this.enqueue(key.resource, { name: key.name, namespace: key.namespace }, (current, name) => {
       if (!current) throw errors.notFound(key.resource, name);
-      if (opts.expectedResourceVersion !== undefined && opts.expectedResourceVersion !== current.metadata.resourceVersion) {
-        throw errors.conflict(key.resource, name, 'the object has been modified; please apply your changes to the latest version and try again');
-      }
+      const expected = opts.expectedResourceVersion;
+      if (expected && expected !== current.metadata.resourceVersion) throw errors.conflict(key.resource, name, conflictMessage);
       return { type: 'DELETED', object: current };
     });
   }
@@ -194,69 +227,89 @@ export class LevelStore implements Store {
   watch(resource: string, opts: WatchOptions = {}): Watch {
     if (this.closed) throw errors.unavailable('the store is closed');
     const since = opts.sinceRevision;
-    if (since !== undefined && since < this.compacted) {
-      throw errors.gone(`too old resource version: ${since} (${this.compacted})`);
-    }
-    const startRevision = this.committedRevision;
-    // The iterator is created now, so it reads a snapshot that ends exactly where live delivery
-    // begins: replay and live events neither overlap nor leave a gap.
-    const history =
-      since !== undefined && since < startRevision
-        ? this.db.iterator({ gt: historyKey(since), lte: historyKey(startRevision) })
-        : undefined;
+    if (since !== undefined && since < this.compacted) throw errors.gone(`too old resource version: ${since} (${this.compacted})`);
+    const now = this.committedRevision;
     const stream = new WatchStream({
       resource,
       namespace: opts.namespace,
       filter: opts.filter,
+      afterRevision: Math.max(now, since ?? now),
       bufferLimit: this.watchBufferLimit,
-      replay: history && replayHistory(history, resource),
       onClose: () => this.watchers.delete(stream),
     });
+    if (since !== undefined && since < now) {
+      const recentFrom = this.recent.length ? this.recent[0].event.revision : now + 1;
+      if (since + 1 >= recentFrom) {
+        stream.prefill(this.recent.slice(since + 1 - recentFrom).filter((r) => r.event.resource === resource));
+      } else {
+        // The iterator reads a snapshot taken now, ending exactly where live delivery begins:
+        // replay and live events neither overlap nor leave a gap, and compaction cannot remove
+        // entries from under it.
+        const it = this.db.iterator({ gt: historyKey(since), lte: historyKey(now) });
+        stream.replayFrom({ events: readHistory(it, resource), close: () => it.close() });
+      }
+    }
     this.watchers.add(stream);
     return stream;
   }
 
-  async compact(revision: number): Promise<void> {
-    const upTo = Math.min(revision, this.committedRevision);
-    if (upTo <= this.compacted) return;
-    // The marker moves first so no new watch starts inside a range being removed.
-    this.compacted = upTo;
-    await this.db.put(compactedKey, String(upTo), { sync: this.sync });
-    await this.db.clear({ gt: historyPrefix, lte: historyKey(upTo) });
+  compact(revision: number): Promise<void> {
+    const run = this.compaction.then(() => this.compactNow(revision));
+    this.compaction = run.catch(() => undefined);
+    return run;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.flushing || this.queue.length) await new Promise((r) => setTimeout(r, 5));
+    while (this.flushing) await this.flushing;
+    await this.compaction;
     for (const w of this.watchers) w.close();
     await this.db.close();
   }
 
-  private latest(key: ObjectKey): KObject | undefined {
-    const pending = this.pendingState.get(objectKey(key.resource, key.namespace, key.name));
-    return pending ? pending.object : this.objects.get(key.resource)?.get(mapKey(key.namespace, key.name));
+  private async compactNow(revision: number): Promise<void> {
+    const upTo = Math.min(revision, this.committedRevision);
+    if (upTo <= this.compacted || this.db.status !== 'open') return;
+    // The marker moves first so no new watch starts inside the range being removed; a crash
+    // between the two steps leaves entries the next compaction removes.
+    this.compacted = upTo;
+    await this.db.put(compactedKey, String(upTo), { sync: this.sync });
+    await this.db.clear({ gt: historyPrefix, lte: historyKey(upTo) });
   }
 
-  private bucket(resource: string): Map<string, KObject> {
-    let b = this.objects.get(resource);
-    if (!b) this.objects.set(resource, (b = new Map()));
-    return b;
+  private latest(resource: string, namespace: string, name: string): KObject | undefined {
+    const pending = this.pendingState.get(objectDbKey(resource, namespace, name));
+    return pending ? pending.object : this.objects.get(resource)?.get(namespace)?.get(name);
   }
 
+  private bucket(resource: string, namespace: string): Map<string, KObject> {
+    let byNamespace = this.objects.get(resource);
+    if (!byNamespace) this.objects.set(resource, (byNamespace = new Map()));
+    let names = byNamespace.get(namespace);
+    if (!names) byNamespace.set(namespace, (names = new Map()));
+    return names;
+  }
+
+  /**
+   * Decides a write against the latest state (queued writes included), gives it the next
+   * revision and queues it for the next batch. The promise settles once the batch is on disk.
+   */
   private enqueue(
     resource: string,
-    obj: KObject,
+    meta: { name?: string; namespace?: string },
     decide: (current: KObject | undefined, name: string) => { type: WatchEventType; object: KObject },
   ): Promise<KObject> {
     return new Promise<KObject>((resolve, reject) => {
-      if (this.closed) return reject(errors.unavailable('the store is closed'));
-      if (this.failure) return reject(errors.unavailable(`the store stopped accepting writes after a disk error: ${this.failure.message}; restart the server`));
-      const name = obj.metadata?.name;
+      if (this.closed) return reject(errors.unavailable('the store is closed; the server is shutting down, retry against the restarted server'));
+      if (this.failure) {
+        return reject(errors.unavailable(`the store stopped accepting writes after a disk error (${this.failure.message}); check the disk and restart the server`));
+      }
+      const name = meta?.name;
+      const namespace = meta?.namespace ?? '';
       if (!name) return reject(errors.badRequest('metadata.name: Required value'));
-      const namespace = obj.metadata.namespace ?? '';
-      const key = objectKey(resource, namespace, name);
-      const current = this.latest({ resource, namespace, name });
+      if ((resource + namespace + name).includes(SEP)) return reject(errors.badRequest('resource, namespace and name must not contain NUL characters'));
+      const current = this.latest(resource, namespace, name);
       let decision: { type: WatchEventType; object: KObject };
       try {
         decision = decide(current, name);
@@ -264,87 +317,87 @@ export class LevelStore implements Store {
         return reject(e);
       }
       const revision = ++this.assignedRevision;
-      const object = deepFreeze({ ...decision.object, metadata: { ...decision.object.metadata, resourceVersion: String(revision) } });
-      this.pendingState.set(key, { revision, object: decision.type === 'DELETED' ? undefined : object });
-      this.queue.push({ revision, type: decision.type, resource, key, object, prev: current, resolve, reject });
-      if (!this.flushing) void this.flush();
+      // Serialized once: the same text goes to disk and, parsed, into memory, so the cache holds
+      // exactly what a restart would load and never shares structure with the caller's object.
+      const json = JSON.stringify({ ...decision.object, metadata: { ...decision.object.metadata, resourceVersion: String(revision) } });
+      const object = deepFreeze(JSON.parse(json) as KObject);
+      const dbKey = objectDbKey(resource, namespace, name);
+      this.pendingState.set(dbKey, { revision, object: decision.type === 'DELETED' ? undefined : object });
+      this.queue.push({ revision, type: decision.type, resource, dbKey, json, object, prev: current, resolve, reject });
+      // A microtask later, so writes issued in the same tick share the first batch.
+      if (!this.flushing) this.flushing = Promise.resolve().then(() => this.flush());
     });
   }
 
   private async flush(): Promise<void> {
-    this.flushing = true;
     try {
       while (this.queue.length) {
-        const batch = this.queue;
-        this.queue = [];
-        const ops = batch.flatMap((w) => {
-          const event: PersistedEvent = { type: w.type, resource: w.resource, object: w.object };
-          return [
-            w.type === 'DELETED' ? { type: 'del' as const, key: w.key } : { type: 'put' as const, key: w.key, value: JSON.stringify(w.object) },
-            { type: 'put' as const, key: historyKey(w.revision), value: JSON.stringify(event) },
-          ];
-        });
-        ops.push({ type: 'put', key: revisionKey, value: String(batch[batch.length - 1].revision) });
+        const batch = this.queue.splice(0, maxBatch);
         try {
-          await this.db.batch(ops, { sync: this.sync });
+          // A chained batch costs about half the CPU of an array batch in abstract-level.
+          const ops = this.db.batch();
+          for (const w of batch) {
+            if (w.type === 'DELETED') ops.del(w.dbKey);
+            else ops.put(w.dbKey, w.json);
+            ops.put(historyKey(w.revision), `${w.resource}${SEP}${w.type}${SEP}${w.json}`);
+          }
+          ops.put(revisionKey, String(batch[batch.length - 1].revision));
+          await ops.write({ sync: this.sync });
         } catch (e) {
           this.fail(e as Error, batch);
           return;
         }
         for (const w of batch) this.commit(w);
+        this.maybeCompact();
       }
     } finally {
-      this.flushing = false;
+      this.flushing = undefined;
     }
-    this.maybeCompact();
   }
 
   private commit(w: PendingWrite): void {
     const { namespace = '', name = '' } = w.object.metadata;
-    const b = this.bucket(w.resource);
-    if (w.type === 'DELETED') b.delete(mapKey(namespace, name));
-    else b.set(mapKey(namespace, name), w.object);
-    if (this.pendingState.get(w.key)?.revision === w.revision) this.pendingState.delete(w.key);
+    const names = this.bucket(w.resource, namespace);
+    if (w.type === 'DELETED') names.delete(name);
+    else names.set(name, w.object);
+    if (this.pendingState.get(w.dbKey)?.revision === w.revision) this.pendingState.delete(w.dbKey);
     this.committedRevision = w.revision;
-    const event: StoreEvent = { type: w.type, resource: w.resource, object: w.object, revision: w.revision };
+    const event: StoreEvent = Object.freeze({ type: w.type, resource: w.resource, object: w.object, revision: w.revision });
+    if (this.recentLimit > 0) {
+      this.recent.push({ event, prev: w.prev });
+      if (this.recent.length > 2 * this.recentLimit) this.recent = this.recent.slice(-this.recentLimit);
+    }
     for (const watcher of this.watchers) watcher.offer(event, w.prev);
-    w.resolve(clone(w.object));
+    w.resolve(JSON.parse(w.json) as KObject);
   }
 
   /** A failed batch leaves memory ahead of disk; refusing further writes keeps them from diverging. */
   private fail(e: Error, batch: PendingWrite[]): void {
     this.failure = e;
     log.error({ err: e }, 'store batch write failed; refusing further writes');
-    const err = errors.unavailable(`the store could not write to disk: ${e.message}`);
+    const err = errors.unavailable(`the store could not write to disk (${e.message}); check the disk and restart the server`);
     for (const w of [...batch, ...this.queue]) w.reject(err);
     this.queue = [];
     this.pendingState.clear();
   }
 
   private maybeCompact(): void {
-    // Compact in steps of a tenth of the limit so it runs rarely and each run is small.
+    // In steps of a tenth of the limit, so compaction runs rarely and each run is small.
     const target = this.committedRevision - this.historyLimit;
-    if (this.compacting || this.closed || target - this.compacted < Math.max(1, this.historyLimit / 10)) return;
-    this.compacting = true;
+    if (this.autoCompacting || this.closed || target - this.compacted < Math.max(1, this.historyLimit / 10)) return;
+    this.autoCompacting = true;
     this.compact(target)
-      .catch((e) => log.warn({ err: e }, 'history compaction failed; will retry'))
-      .finally(() => (this.compacting = false));
+      .catch((e) => log.warn({ err: e }, 'history compaction failed; it is retried after later writes'))
+      .finally(() => (this.autoCompacting = false));
   }
 }
 
-function compareKeys(a: KObject, b: KObject): number {
-  const na = a.metadata.namespace ?? '';
-  const nb = b.metadata.namespace ?? '';
-  if (na !== nb) return na < nb ? -1 : 1;
-  const ma = a.metadata.name ?? '';
-  const mb = b.metadata.name ?? '';
-  return ma < mb ? -1 : ma > mb ? 1 : 0;
-}
-
-async function* replayHistory(history: AsyncIterable<[string, string]>, resource: string): AsyncGenerator<StoreEvent> {
+async function* readHistory(history: AsyncIterable<[string, string]>, resource: string): AsyncGenerator<StoreEvent> {
+  const prefix = resource + SEP;
   for await (const [key, value] of history) {
-    const event = JSON.parse(value) as PersistedEvent;
-    if (event.resource !== resource) continue;
-    yield { type: event.type, resource, object: deepFreeze(event.object), revision: Number(key.slice(historyPrefix.length)) };
+    if (!value.startsWith(prefix)) continue;
+    const typeEnd = value.indexOf(SEP, prefix.length);
+    const object = deepFreeze(JSON.parse(value.slice(typeEnd + 1)) as KObject);
+    yield { type: value.slice(prefix.length, typeEnd) as WatchEventType, resource, object, revision: Number(key.slice(historyPrefix.length)) };
   }
 }

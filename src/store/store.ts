@@ -25,6 +25,11 @@ export interface ListOptions {
   namespace?: string;
   /** Applied before paging; label and field selectors are compiled to predicates by the caller. */
   filter?: (obj: KObject) => boolean;
+  /**
+   * Return the store's own frozen objects instead of copies: no copying cost (copying 30,000
+   * pods takes about half a second), for callers that only read them, such as serializers.
+   */
+  frozen?: boolean;
 }
 
 export interface ListResult {
@@ -45,7 +50,7 @@ export interface Watch extends AsyncIterable<StoreEvent> {
   close(): void;
 }
 
-/** Objects returned by get, list, create and update are the caller's own copies. */
+/** Objects returned by get, list (unless `frozen`), create, update and delete are the caller's own copies. */
 export interface Store {
   /** The revision of the latest acknowledged write. */
   currentRevision(): number;
