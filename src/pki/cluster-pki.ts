@@ -1,19 +1,15 @@
-import 'reflect-metadata';
-import { createPrivateKey, createPublicKey, webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate as NodeX509 } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import * as x509 from '@peculiar/x509';
+import { createCertificateAuthority, issueCertificate, type IssueCertificateOptions, type IssuedCertificate } from './certificates.js';
+import { importSigningKey } from './crypto.js';
 
 // The cluster's PKI: one CA (made on first start, kept for ten years), the API server's serving
 // certificate and the admin client certificate, all ECDSA P-256. Files live in one directory
 // (0700), keys and certificates 0600. Later starts reuse everything; the serving certificate is
 // re-issued when this machine gained a name or address it does not cover, or it nears expiry.
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
-type Key = webcrypto.CryptoKey;
-
-const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const day = 86_400_000;
 const caDays = 3650;
 const leafDays = 365;
@@ -52,22 +48,7 @@ export interface ClusterPkiOptions {
   extraSans?: string[];
 }
 
-function pemOf(label: string, der: ArrayBuffer): string {
-  return `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END ${label}-----\n`;
-}
-
-const serial = () => `01${Buffer.from(webcrypto.getRandomValues(new Uint8Array(15))).toString('hex')}`;
 const isIp = (s: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(s) || s.includes(':');
-
-async function newKeyPair(): Promise<{ keys: webcrypto.CryptoKeyPair; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  return { keys, keyPem: pemOf('PRIVATE KEY', await webcrypto.subtle.exportKey('pkcs8', keys.privateKey)) };
-}
-
-async function importSigningKey(keyPem: string): Promise<Key> {
-  const der = createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'der' });
-  return (await webcrypto.subtle.importKey('pkcs8', der, alg, false, ['sign'])) as unknown as Key;
-}
 
 async function writePrivate(path: string, text: string): Promise<void> {
   // Written aside and renamed, so a crash never leaves half a key behind.
@@ -90,8 +71,10 @@ async function readOptional(path: string): Promise<string | undefined> {
 export function defaultServerSans(extra: string[] = []): { dnsNames: string[]; ipAddresses: string[] } {
   const ips = Object.values(os.networkInterfaces())
     .flatMap((l) => l ?? [])
-    .filter((a) => !a.internal)
-    .map((a) => a.address.replace(/%.*$/, ''));
+    // Link-local IPv6 addresses are left out: nobody dials them without a zone, and every pod's
+    // veth brings a new one, which would re-issue the certificate at each start.
+    .filter((a) => !a.internal && !(a.family === 'IPv6' && /^fe[89ab]/i.test(a.address)))
+    .map((a) => a.address);
   const all = ['localhost', os.hostname(), '127.0.0.1', '::1', ...ips, ...extra].filter((s) => s !== '');
   return {
     dnsNames: [...new Set(all.filter((s) => !isIp(s)))],
@@ -99,71 +82,38 @@ export function defaultServerSans(extra: string[] = []): { dnsNames: string[]; i
   };
 }
 
+/** A CA held as PEM; every certificate it issues goes through issueCertificate. */
 export class CertificateAuthority {
   private constructor(
     readonly certPem: string,
     readonly keyPem: string,
-    private readonly cert: x509.X509Certificate,
-    private readonly key: Key,
   ) {}
 
+  /** Fails here, not at the first signature, when the key cannot sign. */
   static async load(ca: CertAndKey): Promise<CertificateAuthority> {
-    return new CertificateAuthority(ca.certPem, ca.keyPem, new x509.X509Certificate(ca.certPem), await importSigningKey(ca.keyPem));
+    await importSigningKey(ca.keyPem);
+    return new CertificateAuthority(ca.certPem, ca.keyPem);
   }
 
   static async create(commonName = 'skiff-ca'): Promise<CertificateAuthority> {
-    const { keys, keyPem } = await newKeyPair();
-    const cert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial(),
-      name: `CN=${commonName}`,
-      notBefore: new Date(Date.now() - 5 * 60_000),
-      notAfter: new Date(Date.now() + caDays * day),
-      signingAlgorithm: alg,
-      keys: keys as unknown as x509.X509CertificateCreateSelfSignedParams['keys'],
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey as unknown as Key),
-      ],
-    });
-    return new CertificateAuthority(cert.toString('pem'), keyPem, cert, keys.privateKey as unknown as Key);
+    const ca = await createCertificateAuthority({ commonName, validityDays: caDays });
+    return new CertificateAuthority(ca.certPem, ca.keyPem);
   }
 
-  private async issue(subject: string, extensions: x509.Extension[]): Promise<CertAndKey> {
-    const { keys, keyPem } = await newKeyPair();
-    const cert = await x509.X509CertificateGenerator.create({
-      serialNumber: serial(),
-      subject,
-      issuer: this.cert.subject,
-      notBefore: new Date(Date.now() - 5 * 60_000),
-      notAfter: new Date(Date.now() + leafDays * day),
-      signingAlgorithm: alg,
-      publicKey: keys.publicKey as unknown as Key,
-      signingKey: this.key as unknown as Key,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-        await x509.AuthorityKeyIdentifierExtension.create(this.cert),
-        ...extensions,
-      ],
-    });
-    return { certPem: cert.toString('pem'), keyPem };
+  /** Any leaf: for a key made elsewhere pass csrPem or publicKeyPem; the subject is always the caller's. */
+  issue(opts: Omit<IssueCertificateOptions, 'ca'>): Promise<IssuedCertificate> {
+    return issueCertificate({ validityDays: leafDays, ...opts, ca: this });
   }
 
-  issueServer(sans: { dnsNames: string[]; ipAddresses: string[] }, commonName = 'skiff-apiserver'): Promise<CertAndKey> {
-    return this.issue(`CN=${commonName}`, [
-      new x509.SubjectAlternativeNameExtension([
-        ...sans.dnsNames.map((value) => ({ type: 'dns' as const, value })),
-        ...sans.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
-      ]),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    ]);
+  async issueServer(sans: { dnsNames: string[]; ipAddresses: string[] }, commonName = 'skiff-apiserver'): Promise<CertAndKey> {
+    const made = await this.issue({ commonName, dnsNames: sans.dnsNames, ips: sans.ipAddresses, usages: ['server'] });
+    return { certPem: made.certPem, keyPem: made.keyPem! };
   }
 
   /** A client certificate: CN is the user, each O a group (Kubernetes' convention). */
-  issueClient(user: string, groups: string[] = []): Promise<CertAndKey> {
-    const subject = [`CN=${user}`, ...groups.map((g) => `O=${g}`)].join(', ');
-    return this.issue(subject, [new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth])]);
+  async issueClient(user: string, groups: string[] = []): Promise<CertAndKey> {
+    const made = await this.issue({ commonName: user, organizations: groups, usages: ['client'] });
+    return { certPem: made.certPem, keyPem: made.keyPem! };
   }
 }
 

@@ -40,3 +40,8 @@ test('the default serving names include loopback, the host name and extra names 
   assert.ok(sans.ipAddresses.includes('192.0.2.10'));
   assert.ok(!sans.dnsNames.includes('192.0.2.10'));
 });
+
+test('link-local IPv6 addresses (one per pod veth) are not serving names', { timeout: 5_000 }, () => {
+  const sans = defaultServerSans();
+  assert.ok(sans.ipAddresses.every((ip) => !/^fe[89ab]/i.test(ip)), sans.ipAddresses.join(', '));
+});
