@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Pod } from '../../../src/api/types.js';
+import { SchedulerCache } from '../../../src/scheduler/cache.js';
+import { podInfo } from '../../../src/scheduler/pod-info.js';
+import { makeNode, makePod } from './fixtures.js';
+
+const t = { timeout: 5_000 };
+
+const withNode = (pod: Pod, nodeName: string): Pod => ({ ...pod, spec: { ...pod.spec, nodeName } });
+
+test('node totals follow pods as they are bound, finish and go', t, () => {
+  const c = new SchedulerCache();
+  c.applyNode('ADDED', makeNode('n1'));
+  const pod = makePod('p', { cpu: '500m', memory: '1Gi', hostPort: 8080, ownerUid: 'rs' });
+  assert.deepEqual(c.applyPod('ADDED', pod), { freed: false, pending: 'added' });
+  assert.ok(c.pendingPod('default/p'));
+
+  assert.deepEqual(c.applyPod('MODIFIED', withNode(pod, 'n1')), { freed: false, pending: 'removed' });
+  const n1 = c.nodeInfo('n1')!;
+  assert.deepEqual(n1.requested, { milliCpu: 500, memory: 1024 ** 3 });
+  assert.equal(n1.pods.size, 1);
+  assert.equal(n1.ownerCounts.get('rs'), 1);
+  assert.ok(n1.portInUse({ ip: '0.0.0.0', protocol: 'TCP', port: 8080 }));
+  assert.equal(c.pendingPod('default/p'), undefined);
+
+  // A status update changes nothing.
+  assert.deepEqual(c.applyPod('MODIFIED', { ...withNode(pod, 'n1'), status: { phase: 'Running' } }), { freed: false });
+  assert.equal(n1.pods.size, 1);
+
+  assert.deepEqual(c.applyPod('MODIFIED', { ...withNode(pod, 'n1'), status: { phase: 'Succeeded' } }), { freed: true });
+  assert.deepEqual(n1.requested, { milliCpu: 0, memory: 0 });
+  assert.equal(n1.pods.size, 0);
+  assert.equal(n1.ownerCounts.size, 0);
+  assert.equal(n1.usedPorts.size, 0);
+});
+
+test('deleting a bound pod frees its node', t, () => {
+  const c = new SchedulerCache();
+  c.applyNode('ADDED', makeNode('n1'));
+  const pod = withNode(makePod('p', { cpu: '1' }), 'n1');
+  c.applyPod('ADDED', pod);
+  assert.deepEqual(c.applyPod('DELETED', pod), { freed: true });
+  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 0);
+});
+
+test('pods are not ours when bound, being deleted, finished, or for another scheduler', t, () => {
+  const c = new SchedulerCache();
+  const cases: Pod[] = [
+    withNode(makePod('bound'), 'n1'),
+    { ...makePod('deleting'), metadata: { ...makePod('deleting').metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } },
+    makePod('done', { phase: 'Failed' }),
+    makePod('other', { spec: { schedulerName: 'my-scheduler' } }),
+  ];
+  for (const p of cases) assert.equal(c.applyPod('ADDED', p).pending, undefined, p.metadata.name);
+  assert.equal(c.applyPod('ADDED', makePod('mine', { spec: { schedulerName: 'default-scheduler' } })).pending, 'added');
+  assert.equal(c.counts.pending, 1);
+});
+
+test('a pending pod counts as changed only when its spec or labels change', t, () => {
+  const c = new SchedulerCache();
+  const pod = makePod('p');
+  c.applyPod('ADDED', pod);
+  const statusOnly = { ...pod, status: { phase: 'Pending' as const, conditions: [{ type: 'PodScheduled', status: 'False' as const }] } };
+  assert.equal(c.applyPod('MODIFIED', statusOnly).pending, undefined);
+  const tolerating = { ...pod, spec: { ...pod.spec, tolerations: [{ operator: 'Exists' as const }] } };
+  assert.equal(c.applyPod('MODIFIED', tolerating).pending, 'changed');
+  const labelled = { ...tolerating, metadata: { ...tolerating.metadata, labels: { a: 'b' } } };
+  assert.equal(c.applyPod('MODIFIED', labelled).pending, 'changed');
+});
+
+test('an assumed pod counts on its node until the watch shows it bound, or the binding fails', t, () => {
+  const c = new SchedulerCache();
+  c.applyNode('ADDED', makeNode('n1'));
+  const pod = makePod('p', { cpu: '1' });
+  c.applyPod('ADDED', pod);
+  c.assume(podInfo(pod), 'n1');
+  assert.ok(c.isAssumed('default/p'));
+  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000);
+
+  // An older unbound revision arriving meanwhile neither re-queues nor un-counts it.
+  assert.deepEqual(c.applyPod('MODIFIED', pod), { freed: false });
+  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000);
+
+  c.applyPod('MODIFIED', withNode(pod, 'n1'));
+  assert.ok(!c.isAssumed('default/p'));
+  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000, 'counted once');
+
+  const other = makePod('q', { cpu: '1' });
+  c.applyPod('ADDED', other);
+  c.assume(podInfo(other), 'n1');
+  c.forget('default/q', 'some-other-uid');
+  assert.ok(c.isAssumed('default/q'), 'forget ignores a different pod of the same name');
+  c.forget('default/q', other.metadata.uid);
+  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000);
+  assert.equal(c.placement('default/q'), undefined);
+});
+
+test('node changes that matter to filters are reported; heartbeats are not', t, () => {
+  const c = new SchedulerCache();
+  const node = makeNode('n1');
+  assert.equal(c.applyNode('ADDED', node), true);
+  const heartbeat = { ...node, status: { ...node.status, conditions: [{ type: 'Ready', status: 'True' as const, lastHeartbeatTime: '2026-01-01T00:00:10Z' }] } };
+  assert.equal(c.applyNode('MODIFIED', heartbeat), false);
+  assert.equal(c.applyNode('MODIFIED', { ...node, spec: { unschedulable: true } }), true);
+  assert.equal(c.applyNode('MODIFIED', { ...node, metadata: { ...node.metadata, labels: { disk: 'ssd' } } }), true);
+});
+
+test('pods bound to a node that is gone stay counted and count again when it returns', t, () => {
+  const c = new SchedulerCache();
+  const node = makeNode('n1');
+  c.applyNode('ADDED', node);
+  c.applyNode('ADDED', makeNode('n2'));
+  c.applyPod('ADDED', withNode(makePod('p', { cpu: '1' }), 'n1'));
+  c.applyNode('DELETED', node);
+  assert.deepEqual(c.nodes.map((n) => n.name), ['n2']);
+  assert.equal(c.nodeInfo('n1'), undefined);
+  c.applyNode('ADDED', node);
+  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000);
+  assert.deepEqual(c.nodes.map((n) => n.name).sort(), ['n1', 'n2']);
+});
+
+test('a fresh list replaces everything but keeps assumed pods whose binding is not seen yet', t, () => {
+  const c = new SchedulerCache();
+  c.resetNodes([makeNode('n1'), makeNode('n2')]);
+  const a = makePod('a', { cpu: '1' });
+  const b = makePod('b', { cpu: '1' });
+  c.applyPod('ADDED', a);
+  c.applyPod('ADDED', b);
+  c.assume(podInfo(a), 'n1');
+  c.resetNodes([makeNode('n1')]);
+  assert.deepEqual(c.nodes.map((n) => n.name), ['n1']);
+  const waiting = c.resetPods([a, b, withNode(makePod('c', { cpu: '2' }), 'n1')]);
+  assert.deepEqual(waiting, ['default/b']);
+  assert.ok(c.isAssumed('default/a'));
+  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 3000);
+});
