@@ -22,6 +22,8 @@ export interface AdmissionRequest {
   /** The stored object, on UPDATE and DELETE. */
   oldObject?: KObject;
   user: UserInfo;
+  /** `?dryRun=All`: nothing will be stored, so a plugin must leave no side effects (e.g. quota usage). */
+  dryRun?: boolean;
 }
 
 export interface AdmissionPlugin {
@@ -31,7 +33,15 @@ export interface AdmissionPlugin {
 }
 
 export class AdmissionChain {
-  constructor(private readonly plugins: readonly AdmissionPlugin[] = []) {}
+  constructor(
+    private readonly plugins: readonly AdmissionPlugin[] = [],
+    private readonly dryRun = false,
+  ) {}
+
+  /** The same plugins for dry-run requests: each request they see has `dryRun` set. */
+  forDryRun(): AdmissionChain {
+    return new AdmissionChain(this.plugins, true);
+  }
 
   get names(): string[] {
     return this.plugins.map((p) => p.name);
@@ -39,6 +49,7 @@ export class AdmissionChain {
 
   /** Runs every plugin in order; an ApiError passes through, anything else becomes an InternalError naming the plugin. */
   async admit(request: AdmissionRequest): Promise<void> {
+    if (this.dryRun) request.dryRun = true;
     for (const plugin of this.plugins) {
       try {
         await plugin.admit(request);

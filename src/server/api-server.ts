@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { AdmissionChain } from './admission.js';
 import { refusalReason, userFromSocket, type UserInfo } from './authn.js';
 import { coreVersions, group, groupList, resourceList, versionInfo } from './discovery.js';
+import { DryRunStore } from './dry-run-store.js';
 import { ResourceHandlers, type DeleteOptions } from './handlers.js';
 import { patchTypeOf } from './patch.js';
 import { matchRoute, type ResourceRoute, type Route } from './routes.js';
@@ -36,6 +37,8 @@ const isTrue = (v: string | null) => v === '1' || v === 'true';
 
 export class ApiServer {
   readonly handlers: ResourceHandlers;
+  /** The same handlers on a store that skips writes, for `?dryRun=All`. */
+  private readonly dryRunHandlers: ResourceHandlers;
   private readonly server: https.Server;
   private readonly watches = new WatchRegistry();
   private readonly log: Logger;
@@ -44,7 +47,9 @@ export class ApiServer {
 
   constructor(private readonly opts: ApiServerOptions) {
     this.log = opts.log;
-    this.handlers = new ResourceHandlers(opts.store, opts.admission ?? new AdmissionChain(), opts.log);
+    const admission = opts.admission ?? new AdmissionChain();
+    this.handlers = new ResourceHandlers(opts.store, admission, opts.log);
+    this.dryRunHandlers = new ResourceHandlers(new DryRunStore(opts.store), admission.forDryRun(), opts.log);
     this.server = https.createServer(
       {
         ca: opts.tls.caPem,
@@ -157,7 +162,7 @@ export class ApiServer {
   }
 
   private async dispatchResource(route: ResourceRoute, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
-    const h = this.handlers;
+    const h = isDryRun(url.searchParams) ? this.dryRunHandlers : this.handlers;
     const one = route.name !== undefined;
     const notAllowed = () => {
       req.resume();
@@ -204,6 +209,14 @@ export class ApiServer {
     }
     sendJson(res, err.code, err.toStatus(), err.reason === 'RequestEntityTooLarge' ? { connection: 'close' } : {});
   }
+}
+
+/** `dryRun=All` (the one value Kubernetes defines); any other value is refused rather than written for real. */
+function isDryRun(query: URLSearchParams): boolean {
+  const values = query.getAll('dryRun');
+  const bad = values.find((v) => v !== 'All');
+  if (bad !== undefined) throw errors.badRequest(`dryRun ${JSON.stringify(bad)} is not supported: use dryRun=All, or leave it out to make the change`);
+  return values.length > 0;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

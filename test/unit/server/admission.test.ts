@@ -56,3 +56,12 @@ test('QoS class from requests and limits', { timeout: 2_000 }, () => {
   assert.equal(qosClassOf({ containers: [c({ limits: { cpu: '1', memory: '1Gi' }, requests: { cpu: '500m', memory: '1Gi' } })] }), 'Burstable');
   assert.equal(qosClassOf({ containers: [c({ limits: { cpu: '1', memory: '1Gi' } }), c({})] }), 'Burstable');
 });
+
+test('the dry-run chain runs the same plugins and tells each that nothing will be stored', { timeout: 2_000 }, async () => {
+  const seen: (boolean | undefined)[] = [];
+  const chain = new AdmissionChain([{ name: 'quota', admit: (r) => void seen.push(r.dryRun) }]);
+  await chain.admit(request());
+  await chain.forDryRun().admit(request());
+  assert.deepEqual(seen, [undefined, true]);
+  assert.deepEqual(chain.forDryRun().names, ['quota']);
+});
