@@ -49,7 +49,7 @@ export class PodWorker {
   private timer: NodeJS.Timeout | undefined;
   private readonly observer: PodObserver;
   /** Image errors by container name: shown as waiting reasons until the pull back-off ends. */
-  private readonly imageErrors = new Map<string, WaitingReason>();
+  private readonly imageErrors = new Map<string, WaitingReason & { failedAt: number }>();
   /** Back-off events already sent, by container and finish time. */
   private readonly backoffEventsSent = new Set<string>();
   private sandboxConfigCache: { id: string; config: PodSandboxConfig } | undefined;
@@ -132,7 +132,8 @@ export class PodWorker {
 
     const held: Record<string, WaitingReason> = {};
     for (const [name, err] of this.imageErrors) {
-      if (backoff.remaining(`${uid}/pull/${name}`, 0) > 0 || err.reason === 'ErrImageNeverPull') held[name] = { reason: err.reason === 'ErrImageNeverPull' ? err.reason : 'ImagePullBackOff', message: err.message };
+      if (err.reason === 'ErrImageNeverPull') held[name] = { reason: err.reason, message: err.message };
+      else if (backoff.remaining(`${uid}/pull/${name}`, err.failedAt) > 0) held[name] = { reason: 'ImagePullBackOff', message: `Back-off pulling image "${this.imageOf(name)}"` };
     }
     const actions = computePodActions({
       pod,
@@ -181,6 +182,14 @@ export class PodWorker {
       }
     }
     for (const [name, w] of Object.entries(actions.waiting)) {
+      if (w.reason === 'ImagePullBackOff') {
+        const key = `pull ${name}@${this.imageErrors.get(name)?.failedAt ?? 0}`;
+        if (!this.backoffEventsSent.has(key)) {
+          this.backoffEventsSent.add(key);
+          this.deps.reporter.event(pod, 'Normal', 'BackOff', w.message, fieldPathOf(pod, name));
+        }
+        continue;
+      }
       if (w.reason !== 'CrashLoopBackOff') continue;
       const last = containersNamed(observed, name)[0];
       const key = `${name}@${last?.finishedAt ?? 0}`;
@@ -192,8 +201,12 @@ export class PodWorker {
     this.report(observed, waiting);
     let wait = this.deps.resyncMs;
     if (actions.wakeInMs !== undefined) wait = Math.min(wait, actions.wakeInMs + 50);
-    for (const name of this.imageErrors.keys()) wait = Math.min(wait, Math.max(50, backoff.remaining(`${uid}/pull/${name}`, 0) + 50));
+    for (const [name, err] of this.imageErrors) wait = Math.min(wait, Math.max(50, backoff.remaining(`${uid}/pull/${name}`, err.failedAt) + 50));
     return wait;
+  }
+
+  private imageOf(name: string): string {
+    return [...(this.pod.spec.initContainers ?? []), ...this.pod.spec.containers].find((c) => c.name === name)?.image ?? '';
   }
 
   private report(observed: PodObservation, waiting: Record<string, WaitingReason>, terminated = false): void {
@@ -261,7 +274,7 @@ export class PodWorker {
     const present = policy === 'Always' ? undefined : await runtime.imageStatus({ image });
     if (policy === 'Never' && !present) {
       const message = `Container image "${image}" is not present with pull policy of Never`;
-      this.imageErrors.set(spec.name, { reason: 'ErrImageNeverPull', message });
+      this.imageErrors.set(spec.name, { reason: 'ErrImageNeverPull', message, failedAt: Date.now() });
       waiting[spec.name] = { reason: 'ErrImageNeverPull', message };
       reporter.event(pod, 'Warning', 'ErrImageNeverPull', message, fieldPath);
       return false;
@@ -278,7 +291,7 @@ export class PodWorker {
     } catch (e) {
       const message = `Failed to pull image "${image}": ${(e as Error).message}`;
       backoff.next(pullKey);
-      this.imageErrors.set(spec.name, { reason: 'ErrImagePull', message });
+      this.imageErrors.set(spec.name, { reason: 'ErrImagePull', message, failedAt: Date.now() });
       waiting[spec.name] = { reason: 'ErrImagePull', message };
       reporter.event(pod, 'Warning', 'Failed', message, fieldPath);
       reporter.event(pod, 'Warning', 'Failed', 'Error: ErrImagePull', fieldPath);

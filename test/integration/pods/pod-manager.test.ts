@@ -173,6 +173,21 @@ describe('pod manager on containerd', { timeout: 240_000 }, () => {
     assert.equal(st.containerStatuses![0].state?.terminated?.exitCode, 137);
   });
 
+  test('image pull policy: Never with a missing image, and a failed pull backing off', { timeout: 30_000 }, async () => {
+    const never = makePod('never', [{ name: 'main', image: 'docker.io/library/absent:1', imagePullPolicy: 'Never' }]);
+    // A registry on a closed loopback port: the pull fails at once without leaving the machine.
+    const unreachable = makePod('unreachable', [{ name: 'main', image: '127.0.0.1:1/absent:1', imagePullPolicy: 'IfNotPresent' }]);
+    run(never, unreachable);
+    const n = await waitFor('ErrImageNeverPull', () => statusOf(never)?.containerStatuses?.[0].state?.waiting?.reason === 'ErrImageNeverPull' && statusOf(never));
+    assert.equal(n.containerStatuses![0].state!.waiting!.message, 'Container image "docker.io/library/absent:1" is not present with pull policy of Never');
+    assert.equal(n.phase, 'Pending');
+    await waitFor('ErrImagePull', () => history.get(unreachable.metadata.uid!)?.some((s) => s.containerStatuses?.[0].state?.waiting?.reason === 'ErrImagePull'));
+    await waitFor('ImagePullBackOff', () => statusOf(unreachable)?.containerStatuses?.[0].state?.waiting?.reason === 'ImagePullBackOff');
+    desired = desired.filter((p) => p !== never && p !== unreachable);
+    manager.setDesired(desired);
+    await waitFor('both removed', () => terminated.has(never.metadata.uid!) && terminated.has(unreachable.metadata.uid!), 15_000);
+  });
+
   test('the agent restarting adopts running containers without restarting them', { timeout: 60_000 }, async () => {
     const steady = makePod('steady', [sh('main', 'exec sleep 3600')]);
     run(steady);
