@@ -105,6 +105,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     // The NATS plane (startNatsPlane in nats-plane.ts) starts here: it needs `store`,
     // `pki.caCertFile`/`pki.ca` (for natsPlanePki), `opts.dataDir` and a logger, and hands its
     // bootstrap tokens to the API with `api.setTokenApi({ tokens, joinCommand })`.
+    // Right after it: `startPodDispatch({ nc: plane.nc, store, log: logger('pod-dispatch') })`
+    // (pod-dispatch.ts), closed before the plane, so nodes get their pods and report back.
 
     const host = opts.advertiseAddress ?? (wildcard(opts.bindAddress) ? '127.0.0.1' : opts.bindAddress);
     const url = `https://${urlHost(host)}:${port}`;
