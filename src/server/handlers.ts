@@ -174,9 +174,27 @@ export class ResourceHandlers {
     if (route.info.kind === 'Pod') {
       return (await requestPodDeletion(this.store, { namespace: key.namespace, name: key.name }, { gracePeriodSeconds: opts.gracePeriodSeconds })).object;
     }
-    if (route.info.kind === 'Namespace') await this.deleteNamespaceContents(key.name);
     const checked = preconditions.uid || preconditions.resourceVersion;
+    if (route.info.kind === 'Namespace') {
+      // Terminating first, so nothing (a controller replacing the pods being removed) can
+      // create new content while the old is deleted, which would outlive its namespace.
+      const terminating = await this.markTerminating(current, !!checked);
+      await this.deleteNamespaceContents(key.name);
+      return this.store.delete(key, { expectedResourceVersion: terminating.metadata.resourceVersion });
+    }
     return this.store.delete(key, checked ? { expectedResourceVersion: current.metadata.resourceVersion } : {});
+  }
+
+  /** Sets a namespace's phase to Terminating (with a deletionTimestamp); with `checked`, only if it is still `current`. */
+  private markTerminating(current: KObject, checked: boolean): Promise<KObject> {
+    const name = current.metadata.name!;
+    const mark = (ns: KObject): KObject => ({
+      ...ns,
+      metadata: { ...ns.metadata, deletionTimestamp: ns.metadata.deletionTimestamp ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+      status: { ...(isPlainObject(ns.status) ? ns.status : {}), phase: 'Terminating' },
+    });
+    if (checked) return this.store.update('namespaces', mark(current));
+    return this.store.guaranteedUpdate({ resource: 'namespaces', namespace: '', name }, mark);
   }
 
   /** Creates the namespaces every cluster has, when missing. */

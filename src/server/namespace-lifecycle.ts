@@ -2,8 +2,8 @@ import { errors } from '../api/errors.js';
 import type { Store } from '../store/store.js';
 import type { AdmissionPlugin } from './admission.js';
 
-// Kubernetes' NamespaceLifecycle admission: objects are made only in namespaces that exist, and
-// the namespaces the cluster itself relies on cannot be deleted.
+// Kubernetes' NamespaceLifecycle admission: objects are made only in namespaces that exist and
+// are not being deleted, and the namespaces the cluster itself relies on cannot be deleted.
 
 const undeletable = new Set(['default', 'kube-system', 'kube-public']);
 
@@ -15,7 +15,11 @@ export function namespaceLifecycle(store: Store): AdmissionPlugin {
         throw errors.forbidden('namespaces', req.name, 'this namespace may not be deleted');
       }
       if (req.operation === 'CREATE' && req.info.namespaced) {
-        if (!(await store.get({ resource: 'namespaces', namespace: '', name: req.namespace }))) throw errors.notFound('namespaces', req.namespace);
+        const ns = await store.get({ resource: 'namespaces', namespace: '', name: req.namespace });
+        if (!ns) throw errors.notFound('namespaces', req.namespace);
+        if ((ns.status as { phase?: string } | undefined)?.phase === 'Terminating') {
+          throw errors.forbidden(req.info.plural, req.name, `unable to create new content in namespace ${req.namespace} because it is being terminated`);
+        }
       }
     },
   };
