@@ -48,7 +48,8 @@ export function schedulePod(pod: PodInfo, snapshot: Snapshot, opts: ScheduleOpti
   const nodes = snapshot.nodes;
   const n = nodes.length;
   if (n === 0) return { ok: false, message: noNodesMessage, processed: 0 };
-  const filters = opts.plugins.filter((p) => p.filter);
+  const filters: Plugin[] = [];
+  for (const p of opts.plugins) if (p.filter && !p.skipFilter?.(pod)) filters.push(p);
   const want = numFeasibleNodesToFind(n, opts.percentageOfNodesToScore);
   const start = ((opts.startIndex ?? 0) % n + n) % n;
   const feasible: NodeInfo[] = [];
@@ -57,8 +58,8 @@ export function schedulePod(pod: PodInfo, snapshot: Snapshot, opts: ScheduleOpti
   for (; processed < n && feasible.length < want; processed++) {
     const node = nodes[(start + processed) % n];
     let passed = true;
-    for (const f of filters) {
-      const r = f.filter!(pod, node, snapshot);
+    for (let j = 0; j < filters.length; j++) {
+      const r = filters[j].filter!(pod, node, snapshot);
       if (!r.ok) {
         for (const reason of r.reasons) reasonCounts.set(reason, (reasonCounts.get(reason) ?? 0) + 1);
         passed = false;
@@ -87,12 +88,12 @@ function pickBest(pod: PodInfo, feasible: NodeInfo[], snapshot: Snapshot, plugin
   return feasible[ties[hashKey(pod.key) % ties.length]];
 }
 
-/** Each node's weighted total; exported for tests that check the ranking itself. */
+/** Each node's weighted total (plugins that rate all nodes alike for this pod left out); exported for tests of the ranking. */
 export function scoreNodes(pod: PodInfo, nodes: readonly NodeInfo[], snapshot: Snapshot, plugins: readonly Plugin[]): number[] {
   const totals = new Array<number>(nodes.length).fill(0);
   const raw = new Array<number>(nodes.length);
   for (const p of plugins) {
-    if (!p.score) continue;
+    if (!p.score || p.skipScore?.(pod, snapshot)) continue;
     for (let i = 0; i < nodes.length; i++) raw[i] = p.score(pod, nodes[i], snapshot);
     p.normalize?.(raw);
     const w = p.weight ?? 1;

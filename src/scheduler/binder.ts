@@ -14,9 +14,17 @@ export type BindOutcome =
   /** Not written: the pod is bound already, being deleted, gone, or replaced by a newer pod of the same name. */
   | 'skipped';
 
-/** RFC 3339 at seconds precision, as Kubernetes writes timestamps. */
+let lastSecond = NaN;
+let lastText = '';
+
+/** RFC 3339 at seconds precision, as Kubernetes writes timestamps; formatted once per second, as every binding needs it. */
 export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(d.getTime() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastText = d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return lastText;
 }
 
 /**

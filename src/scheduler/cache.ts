@@ -32,11 +32,35 @@ export class SchedulerCache implements Snapshot {
   private readonly pending = new Map<string, Pod>();
   /** Pods decided but not yet seen bound in the watch. */
   private readonly assumed = new Map<string, PodInfo>();
+  private nodesWithPreferNoSchedule = 0;
+  /**
+   * Owner uid → its pods per node slot. The spreading score asks this for hundreds of nodes per
+   * decision; an array read is much cheaper there than a map lookup per node.
+   */
+  private readonly owners = new Map<string, { perSlot: Int32Array; total: number }>();
+  private lastOwnerUid: string | undefined;
+  private lastOwnerCounts: Int32Array | undefined;
+  private nextSlot = 0;
+  private readonly freeSlots: number[] = [];
 
   constructor(readonly schedulerName = defaultSchedulerName) {}
 
   get nodes(): readonly NodeInfo[] {
     return this.list;
+  }
+
+  get hasPreferNoScheduleTaints(): boolean {
+    return this.nodesWithPreferNoSchedule > 0;
+  }
+
+  ownerPodsOn(ownerUid: string, node: NodeInfo): number {
+    // Consecutive calls nearly always ask about the same owner: remember its array.
+    if (ownerUid !== this.lastOwnerUid) {
+      this.lastOwnerUid = ownerUid;
+      this.lastOwnerCounts = this.owners.get(ownerUid)?.perSlot;
+    }
+    const counts = this.lastOwnerCounts;
+    return counts && node.slot < counts.length ? counts[node.slot] : 0;
   }
 
   nodeInfo(name: string): NodeInfo | undefined {
@@ -67,12 +91,14 @@ export class SchedulerCache implements Snapshot {
     if (type === 'DELETED') {
       const info = this.infos.get(name);
       if (info?.node) this.unlist(info);
-      if (info && info.pods.size === 0) this.infos.delete(name);
+      if (info) this.dropIfEmpty(info);
       return false;
     }
     const info = this.info(name);
     const before = info.node ? schedulingFacts(info) : undefined;
+    if (info.node && info.preferNoScheduleTaints.length) this.nodesWithPreferNoSchedule--;
     info.setNode(node);
+    if (info.preferNoScheduleTaints.length) this.nodesWithPreferNoSchedule++;
     if (info.index < 0) {
       info.index = this.list.length;
       this.list.push(info);
@@ -175,8 +201,28 @@ export class SchedulerCache implements Snapshot {
   }
 
   private place(p: PodInfo): void {
-    this.info(p.nodeName).addPod(p);
+    const info = this.info(p.nodeName);
+    info.addPod(p);
     this.placed.set(p.key, p);
+    if (p.ownerUid) this.countOwner(p.ownerUid, info.slot, 1);
+  }
+
+  private countOwner(uid: string, slot: number, delta: 1 | -1): void {
+    let entry = this.owners.get(uid);
+    if (!entry) {
+      if (delta < 0) return;
+      this.owners.set(uid, (entry = { perSlot: new Int32Array(Math.max(16, this.nextSlot)), total: 0 }));
+    }
+    if (slot >= entry.perSlot.length) {
+      const grown = new Int32Array(Math.max(slot + 1, entry.perSlot.length * 2));
+      grown.set(entry.perSlot);
+      entry.perSlot = grown;
+    }
+    entry.perSlot[slot] += delta;
+    entry.total += delta;
+    if (entry.total <= 0) this.owners.delete(uid);
+    this.lastOwnerUid = undefined;
+    this.lastOwnerCounts = undefined;
   }
 
   private unplace(key: string): PodInfo | undefined {
@@ -184,19 +230,30 @@ export class SchedulerCache implements Snapshot {
     if (!p) return undefined;
     this.placed.delete(key);
     const info = this.infos.get(p.nodeName);
-    info?.removePod(key);
-    if (info && !info.node && info.pods.size === 0) this.infos.delete(info.name);
+    if (info) {
+      info.removePod(key);
+      if (p.ownerUid) this.countOwner(p.ownerUid, info.slot, -1);
+      this.dropIfEmpty(info);
+    }
     return p;
   }
 
   private info(name: string): NodeInfo {
     let info = this.infos.get(name);
-    if (!info) this.infos.set(name, (info = new NodeInfo(name)));
+    if (!info) this.infos.set(name, (info = new NodeInfo(name, this.freeSlots.pop() ?? this.nextSlot++)));
     return info;
+  }
+
+  /** A NodeInfo with neither a node nor pods goes; its slot (all its owner counts zero) is reused. */
+  private dropIfEmpty(info: NodeInfo): void {
+    if (info.node || info.pods.size > 0 || this.infos.get(info.name) !== info) return;
+    this.infos.delete(info.name);
+    this.freeSlots.push(info.slot);
   }
 
   /** O(1) removal from the node list: the last node takes the removed one's place. */
   private unlist(info: NodeInfo): void {
+    if (info.preferNoScheduleTaints.length) this.nodesWithPreferNoSchedule--;
     const last = this.list.pop()!;
     if (last !== info) {
       this.list[info.index] = last;
@@ -209,7 +266,7 @@ export class SchedulerCache implements Snapshot {
 
 /** The node facts filters read, as one comparable string; heartbeat-only updates leave it unchanged. */
 function schedulingFacts(info: NodeInfo): string {
-  return JSON.stringify([info.allocatable, info.labels, info.ready, info.unschedulable, info.hardTaints, info.preferNoScheduleTaints]);
+  return JSON.stringify([info.allocatableMilliCpu, info.allocatableMemory, info.allocatablePods, info.labels, info.ready, info.unschedulable, info.hardTaints, info.preferNoScheduleTaints]);
 }
 
 function schedulingInputChanged(a: KObject, b: KObject): boolean {

@@ -15,13 +15,32 @@ export interface Snapshot {
   /** Nodes that exist, in a stable order. */
   readonly nodes: readonly NodeInfo[];
   nodeInfo(name: string): NodeInfo | undefined;
+  /** Whether any node has a PreferNoSchedule taint (else that score is the same everywhere). */
+  readonly hasPreferNoScheduleTaints: boolean;
+  /** Pods of the controller with this uid on the node. */
+  ownerPodsOn(ownerUid: string, node: NodeInfo): number;
+}
+
+/** A snapshot of fixed nodes, for tests and one-off decisions. */
+export function snapshotOf(nodes: readonly NodeInfo[]): Snapshot {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  return {
+    nodes,
+    nodeInfo: (name) => byName.get(name),
+    hasPreferNoScheduleTaints: nodes.some((n) => n.preferNoScheduleTaints.length > 0),
+    ownerPodsOn: (uid, node) => node.ownerCounts.get(uid) ?? 0,
+  };
 }
 
 export interface Plugin {
   readonly name: string;
   filter?(pod: PodInfo, node: NodeInfo, snapshot: Snapshot): FilterResult;
+  /** True when `filter` would pass every node for this pod, so it need not run (kube-scheduler's PreFilter Skip). */
+  skipFilter?(pod: PodInfo): boolean;
   /** A raw score; after `normalize` (when given) every plugin's scores are within 0..100. */
   score?(pod: PodInfo, node: NodeInfo, snapshot: Snapshot): number;
+  /** True when `score` would rate every node alike for this pod, so it cannot change the choice (PreScore Skip). */
+  skipScore?(pod: PodInfo, snapshot: Snapshot): boolean;
   /** Rescales the raw scores of all feasible nodes, in place. */
   normalize?(scores: number[]): void;
   /** Multiplies the normalized score; 1 when absent. */
@@ -74,10 +93,12 @@ export const taintToleration: Plugin = {
   name: 'TaintToleration',
   weight: 3,
   filter: (pod, node) => {
-    for (const taint of node.hardTaints) if (!tolerated(pod.tolerations, taint)) return fail(reasons.untoleratedTaint(taint));
+    const taints = node.hardTaints;
+    for (let i = 0; i < taints.length; i++) if (!tolerated(pod.tolerations, taints[i])) return fail(reasons.untoleratedTaint(taints[i]));
     return fits;
   },
   // Fewer untolerated PreferNoSchedule taints is better; only tolerations for that effect count.
+  skipScore: (_pod, snapshot) => !snapshot.hasPreferNoScheduleTaints,
   score: (pod, node) => {
     if (node.preferNoScheduleTaints.length === 0) return 0;
     const preferTolerations = pod.tolerations.filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
@@ -91,11 +112,13 @@ export const taintToleration: Plugin = {
 export const nodeAffinity: Plugin = {
   name: 'NodeAffinity',
   weight: 2,
+  skipFilter: (pod) => !pod.nodeSelector && !pod.requiredTerms,
   filter: (pod, node) => {
     if (pod.nodeSelector && !matchesNodeSelector(pod.nodeSelector, node.labels)) return affinityResult;
     if (pod.requiredTerms && !matchesAnyTerm(pod.requiredTerms, node)) return affinityResult;
     return fits;
   },
+  skipScore: (pod) => pod.preferredTerms.length === 0,
   score: (pod, node) => {
     let sum = 0;
     for (const t of pod.preferredTerms) if (t.weight && matchesTerm(t.preference, node)) sum += t.weight;
@@ -106,8 +129,9 @@ export const nodeAffinity: Plugin = {
 
 export const nodePorts: Plugin = {
   name: 'NodePorts',
+  skipFilter: (pod) => pod.hostPorts.length === 0,
   filter: (pod, node) => {
-    for (const hp of pod.hostPorts) if (node.portInUse(hp)) return portsResult;
+    for (let i = 0; i < pod.hostPorts.length; i++) if (node.portInUse(pod.hostPorts[i])) return portsResult;
     return fits;
   },
 };
@@ -117,11 +141,10 @@ export const nodeResourcesFit: Plugin = {
   name: 'NodeResourcesFit',
   weight: 1,
   filter: (pod, node) => {
-    const a = node.allocatable;
     const r = pod.requests;
-    const tooManyPods = node.pods.size + 1 > a.pods;
-    const cpu = r.milliCpu > 0 && r.milliCpu > a.milliCpu - node.requested.milliCpu;
-    const memory = r.memory > 0 && r.memory > a.memory - node.requested.memory;
+    const tooManyPods = node.podCount + 1 > node.allocatablePods;
+    const cpu = r.milliCpu > 0 && r.milliCpu > node.allocatableMilliCpu - node.requestedMilliCpu;
+    const memory = r.memory > 0 && r.memory > node.allocatableMemory - node.requestedMemory;
     if (!tooManyPods && !cpu && !memory) return fits;
     const why: string[] = [];
     if (tooManyPods) why.push(reasons.pods);
@@ -131,8 +154,8 @@ export const nodeResourcesFit: Plugin = {
   },
   // Least allocated: the share of cpu and memory left free after placing the pod, averaged.
   score: (pod, node) => {
-    const cpu = leastRequested(node.nonZeroRequested.milliCpu + pod.nonZeroRequests.milliCpu, node.allocatable.milliCpu);
-    const memory = leastRequested(node.nonZeroRequested.memory + pod.nonZeroRequests.memory, node.allocatable.memory);
+    const cpu = leastRequested(node.nonZeroMilliCpu + pod.nonZeroRequests.milliCpu, node.allocatableMilliCpu);
+    const memory = leastRequested(node.nonZeroMemory + pod.nonZeroRequests.memory, node.allocatableMemory);
     return Math.floor((cpu + memory) / 2);
   },
 };
@@ -149,7 +172,8 @@ function leastRequested(requested: number, capacity: number): number {
 export const ownerSpread: Plugin = {
   name: 'OwnerSpread',
   weight: 2,
-  score: (pod, node) => (pod.ownerUid ? (node.ownerCounts.get(pod.ownerUid) ?? 0) : 0),
+  skipScore: (pod) => !pod.ownerUid,
+  score: (pod, node, snapshot) => (pod.ownerUid ? snapshot.ownerPodsOn(pod.ownerUid, node) : 0),
   normalize: (scores) => {
     let max = 0;
     for (const s of scores) if (s > max) max = s;

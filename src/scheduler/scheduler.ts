@@ -124,9 +124,9 @@ class BindingLoop implements Scheduler {
   }
 
   private async start(): Promise<void> {
-    const nodes = await this.store.list('nodes');
+    const nodes = await this.store.list('nodes', { frozen: true });
     this.cache.resetNodes(nodes.items as Node[]);
-    const pods = await this.store.list('pods');
+    const pods = await this.store.list('pods', { frozen: true });
     this.enqueueOldestFirst(this.cache.resetPods(pods.items as Pod[]));
     this.log.info({ nodes: nodes.items.length, pods: pods.items.length, pending: this.queue.size.active }, 'scheduler started');
     this.watchLoops.push(
@@ -192,14 +192,14 @@ class BindingLoop implements Scheduler {
   }
 
   private async relistNodes(): Promise<number> {
-    const list = await this.store.list('nodes');
+    const list = await this.store.list('nodes', { frozen: true });
     this.cache.resetNodes(list.items as Node[]);
     this.queue.moveAllToActive();
     return list.revision;
   }
 
   private async relistPods(): Promise<number> {
-    const list = await this.store.list('pods');
+    const list = await this.store.list('pods', { frozen: true });
     this.enqueueOldestFirst(this.cache.resetPods(list.items as Pod[]));
     this.queue.moveAllToActive();
     return list.revision;

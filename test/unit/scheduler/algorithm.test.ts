@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { failureMessage, numFeasibleNodesToFind, schedulePod, scoreNodes } from '../../../src/scheduler/algorithm.js';
-import { nodeInfoOf, type NodeInfo } from '../../../src/scheduler/node-info.js';
+import { nodeInfoOf } from '../../../src/scheduler/node-info.js';
 import { podInfo } from '../../../src/scheduler/pod-info.js';
-import { defaultPlugins, type Snapshot } from '../../../src/scheduler/plugins.js';
+import { defaultPlugins, snapshotOf } from '../../../src/scheduler/plugins.js';
 import { makeNode, makePod } from './fixtures.js';
 
 const t = { timeout: 5_000 };
 
-function snapshotOf(nodes: NodeInfo[]): Snapshot {
-  return { nodes, nodeInfo: (name) => nodes.find((n) => n.name === name) };
-}
 
 describe('failure message', () => {
   test("kube-scheduler's shape: reasons counted and sorted as strings, ending in a full stop", t, () => {
@@ -122,12 +119,15 @@ describe('schedulePod', () => {
     assert.deepEqual(r, { ok: false, message: '0/300 nodes are available: 300 Insufficient cpu.', processed: 300 });
   });
 
-  test('scores are weighted sums', t, () => {
+  test('scores are weighted sums, leaving out plugins that rate every node alike for this pod', t, () => {
     const nodes = [nodeInfoOf(makeNode('a')), nodeInfoOf(makeNode('b', { taints: [{ key: 'soft', effect: 'PreferNoSchedule' }] }))];
-    const [a, b] = scoreNodes(podInfo(makePod('p', { cpu: '1', memory: '2Gi' })), nodes, snapshotOf(nodes), defaultPlugins);
-    // Least allocated (75 + 75)/2 = 75 ×1, affinity 0 ×2, taints 100 or 0 ×3, spread 100 ×2.
-    assert.equal(a, 75 + 300 + 200);
-    assert.equal(b, 75 + 0 + 200);
+    const owned = podInfo(makePod('p', { cpu: '1', memory: '2Gi', ownerUid: 'rs' }));
+    // Least allocated (75 + 75)/2 = 75 ×1, taints 100 or 0 ×3, spread 100 ×2; no preferred affinity, so it is skipped.
+    assert.deepEqual(scoreNodes(owned, nodes, snapshotOf(nodes), defaultPlugins), [75 + 300 + 200, 75 + 0 + 200]);
+    const orphan = podInfo(makePod('p', { cpu: '1', memory: '2Gi' }));
+    assert.deepEqual(scoreNodes(orphan, nodes, snapshotOf(nodes), defaultPlugins), [75 + 300, 75]);
+    const untainted = [nodeInfoOf(makeNode('a')), nodeInfoOf(makeNode('b'))];
+    assert.deepEqual(scoreNodes(orphan, untainted, snapshotOf(untainted), defaultPlugins), [75, 75]);
   });
 });
 

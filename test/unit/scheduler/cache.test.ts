@@ -18,7 +18,7 @@ test('node totals follow pods as they are bound, finish and go', t, () => {
 
   assert.deepEqual(c.applyPod('MODIFIED', withNode(pod, 'n1')), { freed: false, pending: 'removed' });
   const n1 = c.nodeInfo('n1')!;
-  assert.deepEqual(n1.requested, { milliCpu: 500, memory: 1024 ** 3 });
+  assert.deepEqual([n1.requestedMilliCpu, n1.requestedMemory, n1.podCount], [500, 1024 ** 3, 1]);
   assert.equal(n1.pods.size, 1);
   assert.equal(n1.ownerCounts.get('rs'), 1);
   assert.ok(n1.portInUse({ ip: '0.0.0.0', protocol: 'TCP', port: 8080 }));
@@ -29,7 +29,7 @@ test('node totals follow pods as they are bound, finish and go', t, () => {
   assert.equal(n1.pods.size, 1);
 
   assert.deepEqual(c.applyPod('MODIFIED', { ...withNode(pod, 'n1'), status: { phase: 'Succeeded' } }), { freed: true });
-  assert.deepEqual(n1.requested, { milliCpu: 0, memory: 0 });
+  assert.deepEqual([n1.requestedMilliCpu, n1.requestedMemory, n1.podCount], [0, 0, 0]);
   assert.equal(n1.pods.size, 0);
   assert.equal(n1.ownerCounts.size, 0);
   assert.equal(n1.usedPorts.size, 0);
@@ -41,7 +41,7 @@ test('deleting a bound pod frees its node', t, () => {
   const pod = withNode(makePod('p', { cpu: '1' }), 'n1');
   c.applyPod('ADDED', pod);
   assert.deepEqual(c.applyPod('DELETED', pod), { freed: true });
-  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 0);
+  assert.equal(c.nodeInfo('n1')!.requestedMilliCpu, 0);
 });
 
 test('pods are not ours when bound, being deleted, finished, or for another scheduler', t, () => {
@@ -76,15 +76,15 @@ test('an assumed pod counts on its node until the watch shows it bound, or the b
   c.applyPod('ADDED', pod);
   c.assume(podInfo(pod), 'n1');
   assert.ok(c.isAssumed('default/p'));
-  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000);
+  assert.equal(c.nodeInfo('n1')!.requestedMilliCpu, 1000);
 
   // An older unbound revision arriving meanwhile neither re-queues nor un-counts it.
   assert.deepEqual(c.applyPod('MODIFIED', pod), { freed: false });
-  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000);
+  assert.equal(c.nodeInfo('n1')!.requestedMilliCpu, 1000);
 
   c.applyPod('MODIFIED', withNode(pod, 'n1'));
   assert.ok(!c.isAssumed('default/p'));
-  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000, 'counted once');
+  assert.equal(c.nodeInfo('n1')!.requestedMilliCpu, 1000, 'counted once');
 
   const other = makePod('q', { cpu: '1' });
   c.applyPod('ADDED', other);
@@ -92,7 +92,7 @@ test('an assumed pod counts on its node until the watch shows it bound, or the b
   c.forget('default/q', 'some-other-uid');
   assert.ok(c.isAssumed('default/q'), 'forget ignores a different pod of the same name');
   c.forget('default/q', other.metadata.uid);
-  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000);
+  assert.equal(c.nodeInfo('n1')!.requestedMilliCpu, 1000);
   assert.equal(c.placement('default/q'), undefined);
 });
 
@@ -116,7 +116,7 @@ test('pods bound to a node that is gone stay counted and count again when it ret
   assert.deepEqual(c.nodes.map((n) => n.name), ['n2']);
   assert.equal(c.nodeInfo('n1'), undefined);
   c.applyNode('ADDED', node);
-  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 1000);
+  assert.equal(c.nodeInfo('n1')!.requestedMilliCpu, 1000);
   assert.deepEqual(c.nodes.map((n) => n.name).sort(), ['n1', 'n2']);
 });
 
@@ -133,5 +133,27 @@ test('a fresh list replaces everything but keeps assumed pods whose binding is n
   const waiting = c.resetPods([a, b, withNode(makePod('c', { cpu: '2' }), 'n1')]);
   assert.deepEqual(waiting, ['default/b']);
   assert.ok(c.isAssumed('default/a'));
-  assert.equal(c.nodeInfo('n1')!.requested.milliCpu, 3000);
+  assert.equal(c.nodeInfo('n1')!.requestedMilliCpu, 3000);
+});
+
+test("the owner index answers per node and survives nodes leaving and their slots being reused", t, () => {
+  const c = new SchedulerCache();
+  c.resetNodes([makeNode('n1'), makeNode('n2')]);
+  c.applyPod('ADDED', withNode(makePod('a', { ownerUid: 'rs' }), 'n1'));
+  c.applyPod('ADDED', withNode(makePod('b', { ownerUid: 'rs' }), 'n1'));
+  c.applyPod('ADDED', withNode(makePod('c', { ownerUid: 'rs' }), 'n2'));
+  const n1 = c.nodeInfo('n1')!;
+  const n2 = c.nodeInfo('n2')!;
+  assert.deepEqual([c.ownerPodsOn('rs', n1), c.ownerPodsOn('rs', n2), c.ownerPodsOn('other', n1)], [2, 1, 0]);
+
+  // n2 goes with its pod; a new node takes its slot and must start at zero.
+  c.applyPod('DELETED', withNode(makePod('c', { ownerUid: 'rs' }), 'n2'));
+  c.applyNode('DELETED', makeNode('n2'));
+  c.applyNode('ADDED', makeNode('n3'));
+  const n3 = c.nodeInfo('n3')!;
+  assert.equal(n3.slot, n2.slot);
+  assert.equal(c.ownerPodsOn('rs', n3), 0);
+  assert.equal(c.ownerPodsOn('rs', n1), 2);
+  c.applyPod('DELETED', withNode(makePod('a', { ownerUid: 'rs' }), 'n1'));
+  assert.equal(c.ownerPodsOn('rs', n1), 1);
 });

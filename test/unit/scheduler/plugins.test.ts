@@ -14,15 +14,12 @@ import {
   taintToleration,
   type FilterResult,
   type Plugin,
-  type Snapshot,
+  snapshotOf,
 } from '../../../src/scheduler/plugins.js';
 import { makeNode, makePod } from './fixtures.js';
 
 const t = { timeout: 5_000 };
 
-function snapshotOf(nodes: NodeInfo[]): Snapshot {
-  return { nodes, nodeInfo: (name) => nodes.find((n) => n.name === name) };
-}
 
 function runFilter(plugin: Plugin, pod: Pod, node: NodeInfo): FilterResult {
   return plugin.filter!(podInfo(pod), node, snapshotOf([node]));
