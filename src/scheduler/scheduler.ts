@@ -170,7 +170,7 @@ class BindingLoop implements Scheduler {
         this.watches.delete(watch);
       }
       if (this.stopped) return;
-      this.log.info({ resource }, 'watch ended; listing again so the cache misses nothing');
+      this.log.warn({ resource }, 'watch ended (fell behind or was cut off); listing again so the cache misses nothing');
       since = await this.retrying(resource, relist);
     }
   }

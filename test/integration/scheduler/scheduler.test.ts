@@ -253,3 +253,27 @@ test('stop ends the watches and leaves nothing running', t, async () => {
   assert.equal((await getPod('b'))?.spec.nodeName, undefined);
   assert.equal(s.stats().bound, 1);
 });
+
+test('a watch cut off for falling behind is replaced by a fresh list, and every pod still gets bound exactly once', t, async () => {
+  const smallDir = await mkdtemp(join(tmpdir(), 'skiff-scheduler-small-'));
+  // Watchers more than 5 events behind are closed, so bursts force the scheduler to list again.
+  const small = await openLevelStore(smallDir, { watchBufferLimit: 5 });
+  const s = startScheduler(small, { log: pino({ level: 'silent' }), initialBackoffMs: 20, housekeepingMs: 10 });
+  try {
+    await s.ready;
+    await Promise.all(['a', 'b'].map((n) => small.create('nodes', makeNode(n) as KObject)));
+    await Promise.all(Array.from({ length: 60 }, (_, i) => small.create('pods', fresh(makePod(`burst-${i}`)))));
+    await eventually('every pod bound', async () => {
+      const list = await small.list('pods');
+      return list.items.every((p) => (p as Pod).spec.nodeName);
+    });
+    await eventually('every Scheduled event', async () => (await small.list('events')).items.length >= 60);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await small.list('events')).items.length, 60);
+    assert.equal(s.stats().bound, 60);
+  } finally {
+    await s.stop();
+    await small.close();
+    await rm(smallDir, { recursive: true, force: true });
+  }
+});
