@@ -317,8 +317,9 @@ export class PodWorker {
       await runtime.stopPodSandbox(sb.id);
       await runtime.removePodSandbox(sb.id);
     }
-    this.report(final, {}, true);
+    // Volumes and logs go before the report: "terminated" means nothing of the pod is left.
     await rm(podDir(this.deps.dataDir, this.uid), { recursive: true, force: true });
+    this.report(final, {}, true);
     this.deps.backoff.forget(`${this.uid}/`);
     this.done = true;
     clearTimeout(this.timer);

@@ -84,7 +84,7 @@ describe('control plane to containerd and back', { timeout: 120_000 }, () => {
       const r = evs.filter((e) => e.involvedObject.name === 'web').map((e) => e.reason);
       return r.includes('Started') && r;
     });
-    assert.ok(reasons.includes('Pulled') && reasons.includes('Created'));
+    assert.ok(reasons.includes('Pulled') && reasons.includes('Created'), `events: ${reasons.join(', ')}`);
   });
 
   test('graceful delete: the node stops the pod, then the object goes', { timeout: 30_000 }, async () => {

@@ -123,15 +123,15 @@ describe('pod dispatch', { timeout: 60_000 }, () => {
     assert.equal(e.involvedObject.uid, a1.metadata.uid);
     assert.equal(e.involvedObject.fieldPath, 'spec.containers{main}');
     assert.equal(e.source?.host, 'node-a');
-    assert.ok(e.lastTimestamp! > e.firstTimestamp!);
-    assert.ok(!((await store.list('events')).items as Event[]).some((x) => x.reason === 'Forged'));
+    assert.ok(e.lastTimestamp! > e.firstTimestamp!, 'lastTimestamp moves on');
+    assert.ok(!((await store.list('events')).items as Event[]).some((x) => x.reason === 'Forged'), 'no event from the wrong node');
   });
 
   test('delete: a bound pod waits for its node; the node\'s terminated report removes it; force and unbound go at once', { timeout: 10_000 }, async () => {
     const r = await requestPodDeletion(store, { namespace: 'default', name: 'a1' }, { gracePeriodSeconds: 5 });
     assert.equal(r.removed, false);
     assert.equal(r.object.metadata.deletionGracePeriodSeconds, 5);
-    assert.ok(r.object.metadata.deletionTimestamp);
+    assert.ok(r.object.metadata.deletionTimestamp, 'deletionTimestamp set');
     const sent = await waitFor('node-a told of the deletion', () => latest('node-a')?.pods.find((p) => p.metadata.name === 'a1' && p.metadata.deletionTimestamp));
     assert.equal(sent.metadata.deletionGracePeriodSeconds, 5);
     // A longer grace never replaces a shorter one.

@@ -122,15 +122,15 @@ describe('pod manager on containerd', { timeout: 240_000 }, () => {
     }
     assert.match(st.podIP!, /^10\.88\.\d+\.\d+$/);
     assert.equal(st.hostIP, '127.0.0.1');
-    assert.ok(st.startTime);
+    assert.ok(st.startTime, 'startTime set');
     const cond = Object.fromEntries(st.conditions!.map((c) => [c.type, c.status]));
     assert.deepEqual(cond, { Initialized: 'True', Ready: 'True', ContainersReady: 'True', PodScheduled: 'True' });
 
     // The statuses seen on the way: initializing first, Running last.
     const seen = history.get(uid)!;
     assert.equal(seen[0].phase, 'Pending');
-    assert.ok(seen.some((s) => s.initContainerStatuses?.[0].state?.running || s.initContainerStatuses?.[0].state?.waiting));
-    assert.ok(seen.some((s) => s.conditions?.find((c) => c.type === 'Initialized')?.status === 'False'));
+    assert.ok(seen.some((s) => s.initContainerStatuses?.[0].state?.running || s.initContainerStatuses?.[0].state?.waiting), 'init-1 seen before it finished');
+    assert.ok(seen.some((s) => s.conditions?.find((c) => c.type === 'Initialized')?.status === 'False'), 'Initialized False at first');
   });
 
   test('restartPolicy Never: exit 0 is Succeeded, exit 1 is Failed with reason Error', { timeout: 60_000 }, async () => {
@@ -149,7 +149,7 @@ describe('pod manager on containerd', { timeout: 240_000 }, () => {
     await new Promise((r) => setTimeout(r, 1500));
     assert.equal(statusOf(bad)!.containerStatuses![0].restartCount, 0);
     const sbs = await ctd.runtime.listPodSandbox({ labelSelector: { [labels.podUid]: bad.metadata.uid! } });
-    assert.ok(sbs.every((s) => s.state === 'SANDBOX_NOTREADY'));
+    assert.ok(sbs.every((s) => s.state === 'SANDBOX_NOTREADY'), 'sandbox stopped');
   });
 
   test('restartPolicy Always: a crashing container restarts with growing back-off and shows CrashLoopBackOff', { timeout: 60_000 }, async () => {
@@ -221,7 +221,7 @@ describe('pod manager on containerd', { timeout: 240_000 }, () => {
     assert.ok(stubbornMs >= 2000, `SIGKILL waits for the grace period (${stubbornMs} ms)`);
     for (const p of [polite, stubborn]) {
       assert.deepEqual(await ctd.runtime.listPodSandbox({ labelSelector: { [labels.podUid]: p.metadata.uid! } }), []);
-      assert.ok(!existsSync(join(dataDir, 'pods', p.metadata.uid!)));
+      assert.ok(!existsSync(join(dataDir, 'pods', p.metadata.uid!)), `${p.metadata.name}: pod directory removed`);
     }
     assert.equal(statusOf(polite)!.containerStatuses![0].state?.terminated?.exitCode, 0);
     assert.equal(statusOf(stubborn)!.containerStatuses![0].state?.terminated?.exitCode, 137);
