@@ -31,8 +31,10 @@ function freePort(): Promise<number> {
   });
 }
 
-function startServer(dataDir: string, port: number): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'cmd/ctl.ts', 'server', '--data-dir', dataDir, '--api-port', String(port), '--bind-address', '127.0.0.1'], {
+/** Its own API and NATS ports, so test files running side by side never meet. */
+function startServer(dataDir: string, port: number, natsPort: number): { child: ChildProcess; output: () => string } {
+  const args = ['--data-dir', dataDir, '--api-port', String(port), '--nats-port', String(natsPort), '--bind-address', '127.0.0.1'];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cmd/ctl.ts', 'server', ...args], {
     cwd: repoRoot,
     env: { ...process.env, SKIFF_LOG_FORMAT: 'json' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -85,7 +87,8 @@ test('kill -9 of ctl server between acknowledged writes loses none of them', { t
   const dataDir = join(mkdtempSync(join(tmpdir(), 'skiff-crash-')), 'server');
   dirs.push(dirname(dataDir));
   const port = await freePort();
-  const first = startServer(dataDir, port);
+  const natsPort = await freePort();
+  const first = startServer(dataDir, port, natsPort);
   const cfg = await waitReady(dataDir, first);
   assert.equal(statSync(join(dataDir, 'admin.kubeconfig')).mode & 0o777, 0o600);
   const caBefore = readFileSync(join(dataDir, 'pki', 'ca.crt'), 'utf8');
@@ -114,7 +117,7 @@ test('kill -9 of ctl server between acknowledged writes loses none of them', { t
   await writer;
   await new Promise((r) => first.child.once('exit', r));
 
-  const second = startServer(dataDir, port);
+  const second = startServer(dataDir, port, natsPort);
   const cfg2 = await waitReady(dataDir, second);
   assert.equal(readFileSync(join(dataDir, 'pki', 'ca.crt'), 'utf8'), caBefore, 'the CA is reused after a restart');
   const list = await call(cfg2, 'GET', '/api/v1/namespaces/default/pods');
@@ -134,7 +137,7 @@ test('ctl server says so when the port is taken', { timeout: 60_000 }, async () 
   try {
     const dataDir = mkdtempSync(join(tmpdir(), 'skiff-port-'));
     dirs.push(dataDir);
-    const s = startServer(dataDir, port);
+    const s = startServer(dataDir, port, await freePort());
     const code = await new Promise((r) => s.child.once('exit', (c) => r(c)));
     assert.equal(code, 1);
     assert.match(s.output(), new RegExp(`port ${port} on 127.0.0.1 is already in use .*--api-port`));
