@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -33,12 +35,23 @@ before(async () => {
 });
 after(async () => {
   await cluster?.stop();
+  for (const b of bridges) spawnSync('ip', ['link', 'del', b], { stdio: 'ignore' });
 });
+
+// Each agent runs its own containerd; a bridge and subnet of its own keep them apart.
+const bridges: string[] = [];
 
 function startJoin(name: string): void {
   const dataDir = cluster.tempDir(`agent-${name}`);
   const args = joinLine.split(' ').slice(1);
-  const proc = cluster.spawnCtl([...args, '--node-name', name, '--data-dir', dataDir, '--node-status-update-frequency', '500ms', '--labels', 'tier=edge']);
+  const bridge = `sk${randomBytes(4).toString('hex')}`;
+  bridges.push(bridge);
+  const podCidr = `10.87.${randomInt(0, 256)}.0/24`;
+  const proc = cluster.spawnCtl([
+    ...args,
+    ...['--node-name', name, '--data-dir', dataDir, '--node-status-update-frequency', '500ms', '--labels', 'tier=edge'],
+    ...['--cni-bridge', bridge, '--pod-cidr', podCidr],
+  ]);
   agents.set(name, { dataDir, proc });
 }
 
