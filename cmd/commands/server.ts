@@ -1,8 +1,9 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
 import { startControlPlane } from '../../src/server/control-plane.js';
+import { parseDurationMs } from './duration.js';
 
 // `ctl server`: the control plane in the foreground until SIGTERM or SIGINT, then a clean stop.
 
@@ -11,6 +12,16 @@ interface ServerFlags {
   bindAddress: string;
   apiPort: string;
   advertiseAddress?: string;
+  natsPort: string;
+  natsServerPath: string;
+  natsMonitorPort?: string;
+  nodeMonitorGracePeriod: number;
+}
+
+function portNumber(flag: string, value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} ${JSON.stringify(value)} is not a port number (0-65535)`);
+  return port;
 }
 
 export function serverCommand(): Command {
@@ -20,14 +31,28 @@ export function serverCommand(): Command {
     .option('--bind-address <addr>', 'address the API server listens on', '0.0.0.0')
     .option('--api-port <port>', 'HTTPS port of the API server', '6443')
     .option('--advertise-address <addr>', 'address clients use to reach this server (default: the bind address, or 127.0.0.1 when bound to all)')
+    .option('--nats-port <port>', 'port of the NATS server that agents connect to (TLS)', '4222')
+    .option('--nats-server-path <path>', 'the nats-server binary the control plane starts and supervises', 'nats-server')
+    .option('--nats-monitor-port <port>', "nats-server's HTTP monitoring port on loopback (off unless given)")
+    .addOption(
+      new Option('--node-monitor-grace-period <duration>', 'how long a node may miss lease renewals before it is NotReady')
+        .argParser(parseDurationMs)
+        .default(15_000, '15s'),
+    )
     .action(async (flags: ServerFlags) => {
       await runCommand(processIo, async () => {
-        const apiPort = Number(flags.apiPort);
-        if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65535) {
-          throw new Error(`--api-port ${JSON.stringify(flags.apiPort)} is not a port number (0-65535)`);
-        }
         const log = logger('control-plane');
-        const cp = await startControlPlane({ dataDir: flags.dataDir, bindAddress: flags.bindAddress, apiPort, advertiseAddress: flags.advertiseAddress, log });
+        const cp = await startControlPlane({
+          dataDir: flags.dataDir,
+          bindAddress: flags.bindAddress,
+          apiPort: portNumber('--api-port', flags.apiPort),
+          advertiseAddress: flags.advertiseAddress,
+          natsPort: portNumber('--nats-port', flags.natsPort),
+          natsServerPath: flags.natsServerPath,
+          natsMonitorPort: flags.natsMonitorPort === undefined ? undefined : portNumber('--nats-monitor-port', flags.natsMonitorPort),
+          nodeMonitorGracePeriodMs: flags.nodeMonitorGracePeriod,
+          log,
+        });
         await new Promise<void>((resolve) => {
           const stop = (signal: NodeJS.Signals) => {
             log.info({ signal }, 'stopping the control plane');

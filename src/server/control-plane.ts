@@ -5,11 +5,15 @@ import { buildKubeconfig } from '../api/kubeconfig.js';
 import { caCertHash } from '../bus/ca-hash.js';
 import { logger, type Logger } from '../log/logger.js';
 import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
+import { startScheduler } from '../scheduler/scheduler.js';
 import { openLevelStore } from '../store/level-store.js';
 import type { Store } from '../store/store.js';
 import { AdmissionChain } from './admission.js';
 import { ApiServer } from './api-server.js';
 import { namespaceLifecycle } from './namespace-lifecycle.js';
+import { natsPlanePki } from './nats-pki.js';
+import { startNatsPlane, type NatsPlane } from './nats-plane.js';
+import { startPodDispatch } from './pod-dispatch.js';
 
 // `ctl server`'s process: PKI, store, the HTTPS API and the admin kubeconfig, started in that
 // order and closed in reverse. Later parts of the control plane (the NATS plane, scheduler,
@@ -23,6 +27,14 @@ export interface ControlPlaneOptions {
   apiPort: number;
   /** The address clients use, written into admin.kubeconfig and the serving certificate. */
   advertiseAddress?: string;
+  natsPort: number;
+  /** The nats-server binary; default: found on PATH. */
+  natsServerPath?: string;
+  natsMonitorPort?: number;
+  /** A node whose lease is older than this turns NotReady. */
+  nodeMonitorGracePeriodMs: number;
+  /** Default true. Off only for tests of the API alone, which need pods no scheduler writes to. */
+  scheduler?: boolean;
   log?: Logger;
 }
 
@@ -35,6 +47,7 @@ export interface ControlPlane {
   readonly pki: ClusterPki;
   readonly api: ApiServer;
   readonly kubeconfigPath: string;
+  readonly nats: NatsPlane;
   close(): Promise<void>;
 }
 
@@ -102,11 +115,29 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
     cleanups.push(() => api.close());
 
-    // The NATS plane (startNatsPlane in nats-plane.ts) starts here: it needs `store`,
-    // `pki.caCertFile`/`pki.ca` (for natsPlanePki), `opts.dataDir` and a logger, and hands its
-    // bootstrap tokens to the API with `api.setTokenApi({ tokens, joinCommand })`.
-    // Right after it: `startPodDispatch({ nc: plane.nc, store, log: logger('pod-dispatch') })`
-    // (pod-dispatch.ts), closed before the plane, so nodes get their pods and report back.
+    // Agents reach the control plane only over NATS: join, leases, their pod lists and status.
+    const nats = await startNatsPlane({
+      dataDir: opts.dataDir,
+      bindAddress: opts.bindAddress,
+      natsPort: opts.natsPort,
+      natsServerPath: opts.natsServerPath ?? 'nats-server',
+      natsMonitorPort: opts.natsMonitorPort,
+      nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs,
+      store,
+      pki: await natsPlanePki(pki.ca),
+      log: logger('nats-plane'),
+    });
+    cleanups.push(() => nats.close());
+    api.setTokenApi({ tokens: nats.tokens, joinCommand: (token) => nats.joinCommand(token) });
+
+    const dispatch = await startPodDispatch({ nc: nats.nc, store, log: logger('pod-dispatch') });
+    cleanups.push(() => dispatch.close());
+
+    if (opts.scheduler !== false) {
+      const scheduler = startScheduler(store, { log: logger('scheduler') });
+      cleanups.push(() => scheduler.stop());
+      await scheduler.ready;
+    }
 
     const host = opts.advertiseAddress ?? (wildcard(opts.bindAddress) ? '127.0.0.1' : opts.bindAddress);
     const url = `https://${urlHost(host)}:${port}`;
@@ -118,7 +149,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ready = true;
     const caHash = caCertHash(pki.ca.certPem);
     log.info({ url, caCertHash: caHash, kubeconfig: kubeconfigPath, dataDir: opts.dataDir }, `control plane ready at ${url}; admin kubeconfig: ${kubeconfigPath}`);
-    return { url, port, caHash, store, pki, api, kubeconfigPath, close };
+    return { url, port, caHash, store, pki, api, kubeconfigPath, nats, close };
   } catch (e) {
     await close();
     throw e;

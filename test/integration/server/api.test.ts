@@ -249,8 +249,14 @@ describe('API server', { timeout: 120_000 }, () => {
     assert.equal(r.status, 401);
   });
 
-  test('bootstrap token routes answer 503 until the NATS plane is attached', t, async () => {
-    const r = await s.request('GET', '/apis/bootstrap.skiff.io/v1/tokens');
-    assert.equal(r.status, 503);
+  test('bootstrap tokens: created with the secret shown once, listed without it', t, async () => {
+    const created = await s.request('POST', '/apis/bootstrap.skiff.io/v1/tokens', { spec: { description: 'api test' } });
+    assert.equal(created.status, 201, created.text);
+    const token: string = created.json.status.token;
+    assert.match(token, /^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    const listed = await s.request('GET', '/apis/bootstrap.skiff.io/v1/tokens');
+    assert.equal(listed.status, 200);
+    assert.ok(listed.text.includes(token.split('.')[0]), 'the token id is listed');
+    assert.ok(!listed.text.includes(token.split('.')[1]), 'the secret is never listed');
   });
 });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startControlPlane, type ControlPlane } from '../../../src/server/control-plane.js';
+import { freePort } from '../../helpers/ports.js';
 
 // An in-process control plane on a loopback port, and a small HTTPS client with its admin
 // certificate, for the API server's integration tests.
@@ -29,7 +30,15 @@ export class TestServer {
   static async start(): Promise<TestServer> {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-api-'));
     try {
-      const cp = await startControlPlane({ dataDir: dir, bindAddress: '127.0.0.1', apiPort: 0, log: pino({ level: 'silent' }) });
+      const cp = await startControlPlane({
+        dataDir: dir,
+        bindAddress: '127.0.0.1',
+        apiPort: 0,
+        natsPort: await freePort(),
+        nodeMonitorGracePeriodMs: 15_000,
+        scheduler: false,
+        log: pino({ level: 'silent' }),
+      });
       return new TestServer(cp, dir);
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
