@@ -5,12 +5,14 @@
 // and `tempDir`, so their cleanup rides along.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadClientConfig } from '../../src/cli/config.js';
 import { RestClient } from '../../src/cli/rest-client.js';
+import { freePort } from '../helpers/ports.js';
+
+export { freePort };
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const ctlPath = join(repoRoot, 'dist/cmd/ctl.js');
@@ -183,17 +185,6 @@ export class CtlProcess {
 }
 
 /** A TCP port free on loopback right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolvePromise(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export function makeTempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `skiff-${prefix}-`));

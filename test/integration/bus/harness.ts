@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -8,21 +7,14 @@ import { startNatsPlane, type NatsPlane } from '../../../src/server/nats-plane.j
 import type { Store } from '../../../src/store/store.js';
 import { MemoryStore } from './memory-store.js';
 import { testPki } from './test-pki.js';
+import { freePort } from '../../helpers/ports.js';
+
+export { freePort };
 
 // A control plane's NATS side on a free loopback port in a temp dir, with a real nats-server.
 
 export const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Harness {
   dir: string;

@@ -1,20 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { connect, type NatsConnection } from 'nats';
+import { freePort } from '../../helpers/ports.js';
+
+export { freePort };
 
 // A bare nats-server on a free loopback port for tests of pod traffic (permissions and TLS are
 // the NATS plane's tests); stop() kills it by pid.
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export interface TestNats {
   url: string;

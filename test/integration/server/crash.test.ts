@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import { resolveKubeconfig, type ResolvedClientConfig } from '../../../src/api/kubeconfig.js';
+import { freePort } from '../../helpers/ports.js';
 
 // `ctl server` as a real process, killed with SIGKILL while writes are in flight: every write it
 // acknowledged must be there after a restart on the same data dir.
@@ -20,16 +21,6 @@ after(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on('error', rej);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => res(port));
-    });
-  });
-}
 
 /** Its own API and NATS ports, so test files running side by side never meet. */
 function startServer(dataDir: string, port: number, natsPort: number): { child: ChildProcess; output: () => string } {
