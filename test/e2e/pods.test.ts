@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { importImage } from '../../src/cri/image-import.js';
+import { testImages } from '../../src/cri/local-images.js';
+import { writeOciArchive } from '../../src/cri/oci-image.js';
+import { fixture, freePort, sleep, TestCluster, type CtlProcess } from './harness.js';
+
+// Pods end to end on real containerd: `ctl server`, one agent joined with `ctl join`, and the
+// busybox test image imported into that agent's containerd, all driven through `ctl`.
+
+const nodeName = 'e2e-pods';
+const bridge = `sk${randomBytes(4).toString('hex')}`;
+let cluster: TestCluster;
+let agent: CtlProcess | undefined;
+let manifests: string;
+const created = new Set<string>();
+
+before(async () => {
+  const natsPort = await freePort();
+  cluster = await TestCluster.start({ serverArgs: ['--nats-port', String(natsPort)] });
+  manifests = cluster.tempDir('pods-manifests');
+  const token = await cluster.ctl(['token', 'create', '--description', 'e2e pods', '--print-join-command']);
+  assert.equal(token.code, 0, token.stderr);
+  const dataDir = cluster.tempDir('agent-pods');
+  agent = cluster.spawnCtl([
+    ...token.stdout.trim().split(' ').slice(1),
+    ...['--node-name', nodeName, '--data-dir', dataDir, '--node-status-update-frequency', '500ms'],
+    ...['--cni-bridge', bridge, '--pod-cidr', `10.88.${randomInt(0, 256)}.0/24`],
+  ]);
+  await waitFor('the node to be Ready', 60_000, async () => {
+    const r = await cluster.ctl(['get', 'node', nodeName, '--no-headers']);
+    return /\sReady\s/.test(r.stdout);
+  });
+  const archive = join(manifests, 'images.tar');
+  await writeOciArchive(await testImages(), archive);
+  const config = readFileSync(join(dataDir, 'containerd', 'config.toml'), 'utf8');
+  const snapshotter = /^\s*snapshotter\s*=\s*"([^"]+)"/m.exec(config)?.[1] ?? 'overlayfs';
+  await importImage(join(dataDir, 'containerd', 'containerd.sock'), archive, { snapshotter });
+});
+
+after(async () => {
+  // Pods go first, through the agent, so no container outlives the test.
+  for (const name of created) await cluster?.ctl(['delete', 'pod', name, '--grace-period', '1'], { timeoutMs: 60_000 }).catch(() => undefined);
+  if (cluster) await waitFor('every pod to be gone', 60_000, async () => (await cluster.ctl(['get', 'pods', '--no-headers'])).stdout.trim() === '').catch(() => undefined);
+  await agent?.stop();
+  await cluster?.stop();
+  spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+});
+
+async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagent:\n${agent?.stderr.slice(-3000)}`);
+}
+
+async function apply(name: string, yaml: string): Promise<void> {
+  const file = join(manifests, `${name}.yaml`);
+  writeFileSync(file, yaml);
+  created.add(name);
+  const r = await cluster.ctl(['apply', '-f', file]);
+  assert.equal(r.code, 0, r.stderr);
+}
+
+async function podStatus(name: string): Promise<string | undefined> {
+  const r = await cluster.ctl(['get', 'pod', name, '--no-headers']);
+  return r.code === 0 ? r.stdout.trim().split(/\s+/)[2] : undefined;
+}
+
+async function waitStatus(name: string, want: string, timeoutMs = 60_000): Promise<void> {
+  let last: string | undefined;
+  await waitFor(`pod ${name} to be ${want}`, timeoutMs, async () => (last = await podStatus(name)) === want).catch((e: Error) => {
+    throw new Error(`${e.message}\nlast status: ${last}`);
+  });
+}
+
+function onePod(name: string, restartPolicy: string, command: string): string {
+  return `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  restartPolicy: ${restartPolicy}
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: docker.io/library/busybox:1.36
+    imagePullPolicy: Never
+    command: ['sh', '-c', '${command}']
+`;
+}
+
+test('two init containers then two app containers: get -w shows Init, PodInitializing and Running', { timeout: 120_000 }, async () => {
+  const yaml = fixture('pod-init-containers.yaml')
+    .replace(/image: docker\.io\/library\/busybox:1\.36/g, 'image: docker.io/library/busybox:1.36\n    imagePullPolicy: Never')
+    .replace(/^spec:\n/m, 'spec:\n  terminationGracePeriodSeconds: 1\n')
+    .replace(
+      /^  initContainers:/m,
+      "  - name: second-app\n    image: docker.io/library/busybox:1.36\n    imagePullPolicy: Never\n    command: ['sh', '-c', 'echo second && sleep 3600']\n  initContainers:",
+    );
+  const watch = cluster.spawnCtl(['get', 'pods', '-w']);
+  await apply('myapp-pod', yaml);
+  await watch.waitForOutput(/^myapp-pod\s+2\/2\s+Running\s/m, 90_000);
+  await watch.stop();
+  const statuses = watch.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('myapp-pod'))
+    .map((l) => l.trim().split(/\s+/)[2]);
+  assert.ok(statuses.some((s) => /^Init:[01]\/2$/.test(s)), `an Init:N/2 line in ${JSON.stringify(statuses)}`);
+  assert.equal(statuses.at(-1), 'Running', `ends with Running: ${JSON.stringify(statuses)}`);
+  for (const s of statuses) assert.match(s, /^(Pending|ContainerCreating|Init:[012]\/2|PodInitializing|Running)$/, `unexpected status ${s} in ${JSON.stringify(statuses)}`);
+
+  const describe = await cluster.ctl(['describe', 'pod', 'myapp-pod']);
+  assert.equal(describe.code, 0, describe.stderr);
+  for (const reason of ['Scheduled', 'Created', 'Started']) assert.match(describe.stdout, new RegExp(`\\b${reason}\\b`), `describe shows ${reason}`);
+});
+
+test('restartPolicy Never: exit 0 is Completed, exit 1 is Error', { timeout: 90_000 }, async () => {
+  await apply('exit-zero', onePod('exit-zero', 'Never', 'exit 0'));
+  await apply('exit-one', onePod('exit-one', 'Never', 'exit 1'));
+  await waitStatus('exit-zero', 'Completed');
+  await waitStatus('exit-one', 'Error');
+  const phase = await cluster.ctl(['get', 'pod', 'exit-one', '-o', 'json']);
+  assert.equal(JSON.parse(phase.stdout).status.phase, 'Failed');
+});
+
+test('ctl delete pod removes a running pod', { timeout: 90_000 }, async () => {
+  await apply('to-delete', onePod('to-delete', 'Always', 'sleep 3600'));
+  await waitStatus('to-delete', 'Running');
+  const r = await cluster.ctl(['delete', 'pod', 'to-delete'], { timeoutMs: 60_000 });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /pod "to-delete" deleted/);
+  await waitFor('to-delete to be gone', 30_000, async () => (await cluster.ctl(['get', 'pod', 'to-delete'])).code !== 0);
+  created.delete('to-delete');
+});
