@@ -12,6 +12,9 @@ import { joinCommand } from './commands/join.js';
 import { resetCommand } from './commands/reset.js';
 import { tokenCommand } from './commands/token.js';
 import { serverCommand } from './commands/server.js';
+import { cordonCommand, uncordonCommand } from './commands/cordon.js';
+import { labelCommand } from './commands/label.js';
+import { taintCommand } from './commands/taint.js';
 
 const program = new Command('ctl')
   .description('Skiff: a small, Kubernetes-shaped container cluster. Client commands work like kubectl.')
@@ -24,6 +27,10 @@ const program = new Command('ctl')
   .addCommand(createCommand())
   .addCommand(deleteCommand())
   .addCommand(apiResourcesCommand())
+  .addCommand(labelCommand())
+  .addCommand(cordonCommand())
+  .addCommand(uncordonCommand())
+  .addCommand(taintCommand())
   .addCommand(versionCommand())
   .addCommand(tokenCommand())
   .addCommand(serverCommand())
