@@ -200,6 +200,42 @@ export type PodEvent = z.infer<typeof podEventSchema>;
 export const podEventsSchema = z.object({ v: v1, nodeName: nodeNameSchema, events: z.array(podEventSchema).max(1000) });
 export type PodEvents = z.infer<typeof podEventsSchema>;
 
+// ---- container logs (a request the control plane sends a node; the node replies) ----------
+
+/**
+ * One read of a container's CRI log file. Without `offset` it reads the file from the start
+ * (or its last `tailLines`); with `offset` it continues from there, which is how `logs -f`
+ * follows: the API server asks again with the offset of the last reply (no state on the node).
+ */
+export const podLogRequestSchema = z.object({
+  v: v1,
+  ...podRef,
+  container: z.string().min(1).max(63),
+  previous: z.boolean(),
+  timestamps: z.boolean(),
+  tailLines: z.number().int().min(0).optional(),
+  /** Byte offset in the file of `attempt` to continue from. */
+  offset: z.number().int().min(0).optional(),
+  attempt: z.number().int().min(0).optional(),
+});
+export type PodLogRequest = z.infer<typeof podLogRequestSchema>;
+
+export const podLogReplySchema = z.discriminatedUnion('ok', [
+  z.object({
+    v: v1,
+    ok: z.literal(true),
+    /** The log lines, already formatted (with timestamps when asked). */
+    text: z.string(),
+    /** The attempt whose file was read and the byte offset after its last complete line. */
+    attempt: z.number().int().min(0),
+    offset: z.number().int().min(0),
+    /** More complete lines wait past `offset` (the reply was cut at its size limit). */
+    more: z.boolean(),
+  }),
+  z.object({ v: v1, ok: z.literal(false), error: z.object({ reason: z.enum(['NotFound', 'BadRequest', 'InternalError']), message: z.string().max(4096) }) }),
+]);
+export type PodLogReply = z.infer<typeof podLogReplySchema>;
+
 export const codecs = {
   clusterInfoRequest: jsonCodec('ClusterInfoRequest', clusterInfoRequestSchema),
   clusterInfoReply: jsonCodec('ClusterInfoReply', clusterInfoReplySchema),
@@ -212,6 +248,8 @@ export const codecs = {
   podSyncRequest: jsonCodec('PodSyncRequest', podSyncRequestSchema),
   podStatusReport: jsonCodec('PodStatusReport', podStatusReportSchema),
   podEvents: jsonCodec('PodEvents', podEventsSchema),
+  podLogRequest: jsonCodec('PodLogRequest', podLogRequestSchema),
+  podLogReply: jsonCodec('PodLogReply', podLogReplySchema),
 };
 
 export function bootstrapFailure(reason: BootstrapErrorReason, message: string): BootstrapError {

@@ -10,6 +10,7 @@ import type { DNSConfig } from '../../cri/types.js';
 import type { Logger } from '../../log/logger.js';
 import type { AgentContext, PodManager } from '../agent.js';
 import { Backoff } from './backoff.js';
+import { readContainerLog } from './container-logs.js';
 import { parseResolvConf } from './cri-config.js';
 import { labels, managedSelector } from './labels.js';
 import { loadDesiredPods, saveDesiredPods } from './local-state.js';
@@ -49,6 +50,7 @@ export class CriPodManager implements PodManager {
   private relistTimer: NodeJS.Timeout | undefined;
   private fingerprints = new Map<string, string>();
   private sub: Subscription | undefined;
+  private logSub: Subscription | undefined;
   private nc: NatsConnection | undefined;
   private localStarted = false;
   private stopped = false;
@@ -95,6 +97,17 @@ export class CriPodManager implements PodManager {
         if (a) this.setDesired(a.pods as unknown as Pod[]);
       },
     });
+    // `ctl logs`: the control plane asks, this node reads the CRI log file and replies.
+    this.logSub = ctx.nc.subscribe(subjects.toNode(this.opts.nodeName, 'logs'), {
+      callback: (err, msg) => {
+        if (err || !msg.reply) return;
+        const req = receive(codecs.podLogRequest, msg, this.opts.log);
+        if (!req) return;
+        readContainerLog(this.opts.dataDir, req)
+          .then((reply) => msg.respond(codecs.podLogReply.encode(reply)))
+          .catch((e) => this.opts.log.warn({ err: e }, 'answering a log request failed'));
+      },
+    });
     this.reporter.connect(ctx.nc);
     this.requestPods('connected');
   }
@@ -109,6 +122,7 @@ export class CriPodManager implements PodManager {
     this.stopped = true;
     clearInterval(this.relistTimer);
     this.sub?.unsubscribe();
+    this.logSub?.unsubscribe();
     for (const w of this.workers.values()) w.stop();
     this.reporter.close();
     await this.saving;
