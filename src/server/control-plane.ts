@@ -5,11 +5,13 @@ import { buildKubeconfig } from '../api/kubeconfig.js';
 import { caCertHash } from '../bus/ca-hash.js';
 import { logger, type Logger } from '../log/logger.js';
 import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
+import { startControllers } from '../controllers/index.js';
 import { startScheduler } from '../scheduler/scheduler.js';
 import { openLevelStore } from '../store/level-store.js';
 import type { Store } from '../store/store.js';
 import { AdmissionChain } from './admission.js';
 import { ApiServer } from './api-server.js';
+import { qosClassOf } from './handlers.js';
 import { namespaceLifecycle } from './namespace-lifecycle.js';
 import { natsPlanePki } from './nats-pki.js';
 import { startNatsPlane, type NatsPlane } from './nats-plane.js';
@@ -35,6 +37,8 @@ export interface ControlPlaneOptions {
   nodeMonitorGracePeriodMs: number;
   /** Default true. Off only for tests of the API alone, which need pods no scheduler writes to. */
   scheduler?: boolean;
+  /** Default true. Off only for tests of the API alone, like `scheduler`. */
+  controllers?: boolean;
   log?: Logger;
 }
 
@@ -137,6 +141,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       const scheduler = startScheduler(store, { log: logger('scheduler') });
       cleanups.push(() => scheduler.stop());
       await scheduler.ready;
+    }
+
+    if (opts.controllers !== false) {
+      const controllers = startControllers(store, logger('controllers'), { decoratePod: (pod) => ((pod.status as Record<string, unknown>).qosClass = qosClassOf(pod.spec)) });
+      cleanups.push(() => controllers.stop());
+      await controllers.ready;
     }
 
     const host = opts.advertiseAddress ?? (wildcard(opts.bindAddress) ? '127.0.0.1' : opts.bindAddress);

@@ -37,6 +37,7 @@ export class TestServer {
         natsPort: await freePort(),
         nodeMonitorGracePeriodMs: 15_000,
         scheduler: false,
+        controllers: false,
         log: pino({ level: 'silent' }),
       });
       return new TestServer(cp, dir);

@@ -1,0 +1,45 @@
+import type { Logger } from '../log/logger.js';
+import type { Store } from '../store/store.js';
+import type { PodDecorator } from './pods.js';
+import { replicaController, replicaSetKind, replicationControllerKind } from './replicaset.js';
+import { Controller, Informer } from './runtime.js';
+
+// Starts every controller over shared informers; the control plane stops them on close.
+
+export interface ControllersOptions {
+  /** Applied to each pod a controller creates, after defaulting (the API server's create-time fields). */
+  decoratePod?: PodDecorator;
+  resyncMs?: number;
+}
+
+export interface Controllers {
+  /** Resolves once every informer has its first list. */
+  readonly ready: Promise<void>;
+  /** True when no controller has work queued or running. */
+  idle(): boolean;
+  stop(): Promise<void>;
+}
+
+export function startControllers(store: Store, log: Logger, opts: ControllersOptions = {}): Controllers {
+  const informer = (resource: string) => new Informer(store, resource, log.child({ informer: resource }));
+  const informers = {
+    pods: informer('pods'),
+    replicasets: informer('replicasets'),
+    replicationcontrollers: informer('replicationcontrollers'),
+  };
+  const common = { store, pods: informers.pods, decoratePod: opts.decoratePod, resyncMs: opts.resyncMs };
+  const controllers: Controller[] = [
+    replicaController({ ...common, log: log.child({ controller: 'replicaset' }), owners: informers.replicasets, kind: replicaSetKind }),
+    replicaController({ ...common, log: log.child({ controller: 'replicationcontroller' }), owners: informers.replicationcontrollers, kind: replicationControllerKind }),
+  ];
+  for (const c of controllers) c.start();
+  for (const i of Object.values(informers)) i.start();
+  return {
+    ready: Promise.all(Object.values(informers).map((i) => i.ready)).then(() => undefined),
+    idle: () => controllers.every((c) => c.idle),
+    async stop() {
+      await Promise.all(controllers.map((c) => c.stop()));
+      await Promise.all(Object.values(informers).map((i) => i.stop()));
+    },
+  };
+}

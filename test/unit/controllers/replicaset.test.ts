@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Pod } from '../../../src/api/types.js';
+import { replicaDiff, replicaStatus } from '../../../src/controllers/replicaset.js';
+
+const t = { timeout: 5_000 };
+
+function pod(name: string, opts: { node?: string; phase?: string; ready?: boolean; created?: string; labels?: Record<string, string> } = {}): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', creationTimestamp: opts.created ?? '2026-01-01T00:00:00Z', labels: opts.labels ?? { app: 'web' } },
+    spec: { containers: [{ name: 'c', image: 'busybox' }], ...(opts.node ? { nodeName: opts.node } : {}) },
+    status: { phase: (opts.phase ?? 'Pending') as never, conditions: opts.ready ? [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }] : [] },
+  } as Pod;
+}
+
+test('too few pods: create the difference, delete nothing', t, () => {
+  assert.deepEqual(replicaDiff(3, [pod('a')]), { create: 2, delete: [] });
+  assert.deepEqual(replicaDiff(2, [pod('a'), pod('b')]), { create: 0, delete: [] });
+});
+
+test('surplus: unscheduled first, then not ready, then newest', t, () => {
+  const ready = pod('ready', { node: 'n1', phase: 'Running', ready: true, created: '2026-01-01T00:00:05Z' });
+  const readyOld = pod('ready-old', { node: 'n1', phase: 'Running', ready: true, created: '2026-01-01T00:00:01Z' });
+  const notReady = pod('not-ready', { node: 'n1', phase: 'Running' });
+  const unscheduled = pod('unscheduled');
+  const names = (n: number) => replicaDiff(4 - n, [readyOld, ready, notReady, unscheduled]).delete.map((p) => p.metadata.name);
+  assert.deepEqual(names(1), ['unscheduled']);
+  assert.deepEqual(names(2), ['unscheduled', 'not-ready']);
+  assert.deepEqual(names(3), ['unscheduled', 'not-ready', 'ready']);
+  assert.deepEqual(replicaDiff(0, [readyOld, ready]).create, 0);
+});
+
+test('status counts active, fully labeled, ready and available pods', t, () => {
+  const template = { metadata: { labels: { app: 'web', tier: 'front' } }, spec: { containers: [] } };
+  const pods = [
+    pod('a', { phase: 'Running', ready: true, labels: { app: 'web', tier: 'front' } }),
+    pod('b', { phase: 'Running', ready: true }),
+    pod('c'),
+    pod('done', { phase: 'Succeeded' }),
+  ];
+  const now = Date.parse('2026-01-01T00:00:05Z');
+  assert.deepEqual(replicaStatus(pods, template, 0, 2, now), { replicas: 3, fullyLabeledReplicas: 1, readyReplicas: 2, availableReplicas: 2, observedGeneration: 2 });
+  assert.equal(replicaStatus(pods, template, 10, 2, now).availableReplicas, 0, 'ready for 5s is not available with minReadySeconds 10');
+});
