@@ -1,5 +1,6 @@
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
+import { garbageCollector } from './garbage-collector.js';
 import type { PodDecorator } from './pods.js';
 import { replicaController, replicaSetKind, replicationControllerKind } from './replicaset.js';
 import { Controller, Informer } from './runtime.js';
@@ -26,11 +27,19 @@ export function startControllers(store: Store, log: Logger, opts: ControllersOpt
     pods: informer('pods'),
     replicasets: informer('replicasets'),
     replicationcontrollers: informer('replicationcontrollers'),
+    deployments: informer('deployments'),
   };
   const common = { store, pods: informers.pods, decoratePod: opts.decoratePod, resyncMs: opts.resyncMs };
   const controllers: Controller[] = [
     replicaController({ ...common, log: log.child({ controller: 'replicaset' }), owners: informers.replicasets, kind: replicaSetKind }),
     replicaController({ ...common, log: log.child({ controller: 'replicationcontroller' }), owners: informers.replicationcontrollers, kind: replicationControllerKind }),
+    garbageCollector({
+      store,
+      log: log.child({ controller: 'garbage-collector' }),
+      dependents: [informers.pods, informers.replicasets],
+      owners: [informers.deployments, informers.replicasets, informers.replicationcontrollers],
+      resyncMs: opts.resyncMs,
+    }),
   ];
   for (const c of controllers) c.start();
   for (const i of Object.values(informers)) i.start();
