@@ -6,6 +6,7 @@ import { createCommand } from './commands/create.js';
 import { deleteCommand } from './commands/delete.js';
 import { describeCommand } from './commands/describe.js';
 import { getCommand } from './commands/get.js';
+import { logsCommand } from './commands/logs.js';
 import { versionCommand } from './commands/version.js';
 import { agentCommand } from './commands/agent.js';
 import { joinCommand } from './commands/join.js';
@@ -26,6 +27,7 @@ const program = new Command('ctl')
   .addCommand(applyCommand())
   .addCommand(createCommand())
   .addCommand(deleteCommand())
+  .addCommand(logsCommand())
   .addCommand(apiResourcesCommand())
   .addCommand(labelCommand())
   .addCommand(cordonCommand())

@@ -177,6 +177,20 @@ export class RestClient {
     }
   }
 
+  /** A GET whose body is read as it arrives (pod logs with follow); no timeout, end it with `signal`. */
+  async *getStream(path: string, query: RequestOptions['query'], signal?: AbortSignal): AsyncGenerator<Buffer> {
+    const res = await this.open('GET', path, { query, signal }, false);
+    if ((res.statusCode ?? 0) >= 300) throw errorFromBody(res.statusCode ?? 0, await readBody(res));
+    try {
+      for await (const chunk of res as AsyncIterable<Buffer>) yield chunk;
+    } catch (e) {
+      if (signal?.aborted) return;
+      throw this.networkError(e);
+    } finally {
+      res.destroy();
+    }
+  }
+
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
     const res = await this.open(method, path, opts, true);
     const body = await readBody(res);

@@ -1,5 +1,6 @@
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
+import { deploymentController } from './deployment.js';
 import { garbageCollector } from './garbage-collector.js';
 import type { PodDecorator } from './pods.js';
 import { replicaController, replicaSetKind, replicationControllerKind } from './replicaset.js';
@@ -33,6 +34,7 @@ export function startControllers(store: Store, log: Logger, opts: ControllersOpt
   const controllers: Controller[] = [
     replicaController({ ...common, log: log.child({ controller: 'replicaset' }), owners: informers.replicasets, kind: replicaSetKind }),
     replicaController({ ...common, log: log.child({ controller: 'replicationcontroller' }), owners: informers.replicationcontrollers, kind: replicationControllerKind }),
+    deploymentController({ store, log: log.child({ controller: 'deployment' }), deployments: informers.deployments, replicasets: informers.replicasets, resyncMs: opts.resyncMs }),
     garbageCollector({
       store,
       log: log.child({ controller: 'garbage-collector' }),

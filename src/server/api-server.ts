@@ -12,6 +12,7 @@ import { coreVersions, group, groupList, resourceList, versionInfo } from './dis
 import { DryRunStore } from './dry-run-store.js';
 import { ResourceHandlers, type DeleteOptions } from './handlers.js';
 import { patchTypeOf } from './patch.js';
+import { parsePodLogQuery, type PodLogQuery } from './pod-logs.js';
 import { matchRoute, type ResourceRoute, type Route } from './routes.js';
 import { handleTokenRoute, isTokenRoute, type TokenApi } from './token-routes.js';
 import { serveWatch, WatchRegistry } from './watch.js';
@@ -33,6 +34,9 @@ export interface ApiServerOptions {
 
 type Reply = { status: number; body: unknown };
 
+/** Serves a pod's log (pods/NAME/log); throws an ApiError before writing anything if it cannot. */
+export type PodLogServer = (res: ServerResponse, namespace: string, name: string, query: PodLogQuery) => Promise<void>;
+
 const isTrue = (v: string | null) => v === '1' || v === 'true';
 
 export class ApiServer {
@@ -43,6 +47,7 @@ export class ApiServer {
   private readonly watches = new WatchRegistry();
   private readonly log: Logger;
   private tokenApi: TokenApi | undefined;
+  private podLogs: PodLogServer | undefined;
   private address = '';
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -72,6 +77,11 @@ export class ApiServer {
   /** Bootstrap token routes go live once the NATS plane that owns the tokens is up. */
   setTokenApi(api: TokenApi | undefined): void {
     this.tokenApi = api;
+  }
+
+  /** Pod logs are read through the nodes, so they go live with the NATS plane. */
+  setPodLogServer(serve: PodLogServer | undefined): void {
+    this.podLogs = serve;
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -132,6 +142,13 @@ export class ApiServer {
         await serveWatch(res, this.opts.store, route, url.searchParams, this.watches, this.log);
         return;
       }
+      if (route.type === 'podLog') {
+        req.resume();
+        if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; logs are read with GET`);
+        if (!this.podLogs) throw errors.unavailable('pod logs are read through the NATS plane, which is not running yet; retry in a moment');
+        await this.podLogs(res, route.namespace, route.name, parsePodLogQuery(url.searchParams));
+        return;
+      }
       const reply = await this.dispatch(route, method, url, req, user);
       sendJson(res, reply.status, reply.body);
     } catch (e) {
@@ -141,7 +158,7 @@ export class ApiServer {
     }
   }
 
-  private async dispatch(route: Exclude<Route, { type: 'health' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
+  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
     if (route.type !== 'resource') {
       req.resume();
       if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; discovery is read with GET`);

@@ -16,6 +16,7 @@ import { namespaceLifecycle } from './namespace-lifecycle.js';
 import { natsPlanePki } from './nats-pki.js';
 import { startNatsPlane, type NatsPlane } from './nats-plane.js';
 import { startPodDispatch } from './pod-dispatch.js';
+import { servePodLogs } from './pod-logs.js';
 
 // `ctl server`'s process: PKI, store, the HTTPS API and the admin kubeconfig, started in that
 // order and closed in reverse. Later parts of the control plane (the NATS plane, scheduler,
@@ -136,6 +137,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
     const dispatch = await startPodDispatch({ nc: nats.nc, store, log: logger('pod-dispatch') });
     cleanups.push(() => dispatch.close());
+    const podLogDeps = { nc: nats.nc, store, log: logger('pod-logs') };
+    api.setPodLogServer((res, namespace, name, query) => servePodLogs(podLogDeps, res, namespace, name, query));
+    cleanups.push(() => api.setPodLogServer(undefined));
 
     if (opts.scheduler !== false) {
       const scheduler = startScheduler(store, { log: logger('scheduler') });

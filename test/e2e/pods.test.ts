@@ -139,3 +139,44 @@ test('ctl delete pod removes a running pod', { timeout: 90_000 }, async () => {
   await waitFor('to-delete to be gone', 30_000, async () => (await cluster.ctl(['get', 'pod', 'to-delete'])).code !== 0);
   created.delete('to-delete');
 });
+
+test('ctl logs: one container with -c, the last lines with --tail and --timestamps, Kubernetes refusals', { timeout: 90_000 }, async () => {
+  await waitStatus('myapp-pod', 'Running');
+  const unnamed = await cluster.ctl(['logs', 'myapp-pod']);
+  assert.equal(unnamed.code, 1, 'refused without -c');
+  assert.match(unnamed.stderr, /a container name must be specified for pod myapp-pod, choose one of: \[myapp-container second-app\] or one of the init containers: \[init-myservice init-mydb\]/);
+  const app = await cluster.ctl(['logs', 'myapp-pod', '-c', 'myapp-container']);
+  assert.equal(app.code, 0, app.stderr);
+  assert.equal(app.stdout, 'The app is running!\n');
+  const init = await cluster.ctl(['logs', 'myapp-pod', '-c', 'init-mydb']);
+  assert.equal(init.stdout, 'waiting for mydb\n');
+  const wrong = await cluster.ctl(['logs', 'myapp-pod', '-c', 'nope']);
+  assert.equal(wrong.code, 1, 'an unknown container is refused');
+  assert.match(wrong.stderr, /container nope is not valid for pod myapp-pod/);
+
+  await apply('counter', onePod('counter', 'Always', 'for i in 1 2 3 4 5; do echo line $i; done; sleep 3600'));
+  await waitStatus('counter', 'Running');
+  await waitFor('counter to print its five lines', 10_000, async () => (await cluster.ctl(['logs', 'counter'])).stdout.includes('line 5'));
+  const tail = await cluster.ctl(['logs', 'counter', '--tail', '2']);
+  assert.equal(tail.code, 0, tail.stderr);
+  assert.equal(tail.stdout, 'line 4\nline 5\n');
+  const stamped = await cluster.ctl(['logs', 'pod/counter', '--tail', '1', '--timestamps']);
+  assert.match(stamped.stdout, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z line 5\n$/);
+
+  await apply('never-pulled', onePod('never-pulled', 'Always', 'true').replace('busybox:1.36', 'busybox:not-here'));
+  await waitStatus('never-pulled', 'ErrImageNeverPull');
+  const waiting = await cluster.ctl(['logs', 'never-pulled']);
+  assert.equal(waiting.code, 1, 'a waiting container has no log');
+  assert.match(waiting.stderr, /container "main" in pod "never-pulled" is waiting to start: ErrImageNeverPull/);
+});
+
+test('ctl logs -f prints new lines as the container writes them', { timeout: 60_000 }, async () => {
+  await apply('ticker', onePod('ticker', 'Always', 'i=0; while true; i=$((i+1)); do echo tick $i; sleep 0.2; done'));
+  await waitStatus('ticker', 'Running');
+  const follow = cluster.spawnCtl(['logs', 'ticker', '-f', '--tail', '1']);
+  const first = Number((await follow.waitForOutput(/tick (\d+)\n/, 15_000))[1]);
+  await follow.waitForOutput(new RegExp(`tick ${first + 5}\\n`), 15_000);
+  await follow.stop();
+  const numbers = [...follow.stdout.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
+  assert.deepEqual(numbers, numbers.map((_, i) => first + i), `consecutive lines, none lost or repeated: ${numbers.join(',')}`);
+});

@@ -45,10 +45,15 @@ test('paths that address nothing', { timeout: 2_000 }, () => {
     '/apis/apps/v1/pods',
     '/apis/apps/v2/deployments',
     '/api/v1/namespaces/default/events/e/status', // events have no status
-    '/api/v1/namespaces/default/pods/web/log',
+    '/api/v1/namespaces/default/deployments/web/log', // only pods have logs
+    '/api/v1/namespaces/default/pods/web/log/extra',
     '/api/v1/namespaces/default/pods/web/status/extra',
     '/api/v1/namespaces/%E0%A4%A/pods',
   ]) {
     assert.equal(matchRoute(p), undefined, p);
   }
+});
+
+test('a pod log route names the namespace and pod', { timeout: 2_000 }, () => {
+  assert.deepEqual(matchRoute('/api/v1/namespaces/default/pods/web/log'), { type: 'podLog', namespace: 'default', name: 'web' });
 });
