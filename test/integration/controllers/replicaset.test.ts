@@ -90,3 +90,16 @@ test('a pod whose labels stop matching is released and replaced; a failed pod is
   await h.store.guaranteedUpdate({ resource: 'pods', namespace: 'default', name: q.metadata.name! }, (o) => ({ ...o, status: { phase: 'Failed' } }));
   await eventually('a replacement for the failed pod', async () => (await podsOf(h.store, (x) => mine(x) && x.status?.phase === 'Pending')).length === 1);
 });
+
+test('a ReplicationController keeps its replicas with its equality selector', t, async () => {
+  const rc: KObject = { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name: 'legacy', namespace: 'default', generation: 1 }, spec: { replicas: 2, selector: { app: 'legacy' }, template: template({ app: 'legacy' }) }, status: {} };
+  applyDefaults(rc);
+  const created = await h.store.create('replicationcontrollers', rc);
+  const pods = await eventually('2 pods', async () => {
+    const ps = await podsOf(h.store, ownedBy(created.metadata.uid!));
+    return ps.length === 2 && ps;
+  });
+  assert.deepEqual(pods[0].metadata.ownerReferences?.[0]?.kind, 'ReplicationController');
+  assert.match(pods[0].metadata.name!, /^legacy-[a-z0-9]{5}$/);
+  await eventually('status replicas 2', async () => ((await h.store.get({ resource: 'replicationcontrollers', namespace: 'default', name: 'legacy' }))?.status as { replicas?: number })?.replicas === 2);
+});
