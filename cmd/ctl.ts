@@ -16,6 +16,7 @@ import { serverCommand } from './commands/server.js';
 import { cordonCommand, uncordonCommand } from './commands/cordon.js';
 import { labelCommand } from './commands/label.js';
 import { taintCommand } from './commands/taint.js';
+import { drainCommand } from './commands/drain.js';
 
 const program = new Command('ctl')
   .description('Skiff: a small, Kubernetes-shaped container cluster. Client commands work like kubectl.')
@@ -33,6 +34,7 @@ const program = new Command('ctl')
   .addCommand(cordonCommand())
   .addCommand(uncordonCommand())
   .addCommand(taintCommand())
+  .addCommand(drainCommand())
   .addCommand(versionCommand())
   .addCommand(tokenCommand())
   .addCommand(serverCommand())

@@ -2,6 +2,7 @@
 // a real `ctl server`. No agent runs; the Node is created with `ctl apply` and stays Ready
 // because the node-monitor grace period is long, so the scheduler treats it as a live node.
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { TestCluster, sleep, type CtlResult } from './harness.js';
 
@@ -161,5 +162,88 @@ describe('node administration through ctl', { timeout: 300_000 }, () => {
     assert.equal(missing.code, 1, 'removing an absent taint succeeded');
     assert.match(missing.stderr, /taint "dedicated" not found/);
     ok(await cluster.ctl(['delete', 'pod', 'intolerant', 'tolerant', '--grace-period', '0']), 'delete pods');
+  });
+
+  describe('drain', () => {
+    const owned = (kind: string, name: string) => ({ apiVersion: 'apps/v1', kind, name, uid: randomUUID(), controller: true });
+
+    function boundPod(name: string, node: string, ownerReferences?: object[]): string {
+      return JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, ...(ownerReferences ? { ownerReferences } : {}) },
+        spec: { nodeName: node, containers: [{ name: 'c', image: 'docker.io/library/busybox:1.36' }] },
+      });
+    }
+
+    async function podNames(node: string): Promise<string[]> {
+      const list = await json(['get', 'pods', '-A', '--field-selector', `spec.nodeName=${node}`]);
+      return list.items.map((p: { metadata: { name: string } }) => p.metadata.name).sort();
+    }
+
+    test('refuses unmanaged and DaemonSet pods by name; with --force --ignore-daemonsets --grace-period 0 it empties the node', quick, async () => {
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: nodeManifest('edge-2') }), 'apply node');
+      for (const stdin of [
+        boundPod('web-1', 'edge-2', [owned('StatefulSet', 'web')]),
+        boundPod('bare', 'edge-2'),
+        boundPod('agent-x', 'edge-2', [owned('DaemonSet', 'agent')]),
+      ]) ok(await cluster.ctl(['apply', '-f', '-'], { stdin }), 'apply pod');
+
+      const refused = await cluster.ctl(['drain', 'edge-2']);
+      assert.equal(refused.code, 1, `drain with an unmanaged pod succeeded:\n${refused.stdout}`);
+      assert.equal(refused.stdout, 'node/edge-2 cordoned\n');
+      assert.match(refused.stderr, /cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): default\/agent-x/);
+      assert.match(refused.stderr, /cannot delete Pods declare no controller \(use --force to override\): default\/bare/);
+      assert.deepEqual(await podNames('edge-2'), ['agent-x', 'bare', 'web-1'], 'a refused drain deleted pods');
+      assert.equal((await json(['get', 'node', 'edge-2'])).spec.unschedulable, true, 'a refused drain left the node schedulable');
+
+      const drained = await cluster.ctl(['drain', 'edge-2', '--ignore-daemonsets', '--force', '--grace-period', '0', '--timeout', '20s']);
+      ok(drained, 'drain --force');
+      const lines = drained.stdout.trim().split('\n');
+      assert.equal(lines[0], 'node/edge-2 already cordoned');
+      assert.equal(lines.at(-1), 'node/edge-2 drained');
+      for (const name of ['web-1', 'bare']) {
+        assert.ok(lines.includes(`evicting pod default/${name}`), `no evicting line for ${name}:\n${drained.stdout}`);
+        assert.ok(lines.includes(`pod/${name} evicted`), `no evicted line for ${name}:\n${drained.stdout}`);
+      }
+      assert.match(drained.stderr, /Warning: ignoring DaemonSet-managed Pods: default\/agent-x/);
+      assert.match(drained.stderr, /Warning: deleting Pods that declare no controller: default\/bare/);
+      assert.deepEqual(await podNames('edge-2'), ['agent-x'], 'drain left pods other than the DaemonSet one');
+      ok(await cluster.ctl(['delete', 'pod', 'agent-x', '--grace-period', '0']), 'delete pod');
+    });
+
+    test('waits while a pod terminates on its node, and finishes once it is gone', quick, async () => {
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: nodeManifest('edge-3') }), 'apply node');
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: boundPod('slow', 'edge-3', [owned('StatefulSet', 'slow')]) }), 'apply pod');
+
+      // With the pod's own grace period the server marks the pod and leaves it to its node.
+      const drain = cluster.spawnCtl(['drain', 'edge-3', '--timeout', '30s']);
+      await drain.waitForOutput(/evicting pod default\/slow\n/);
+      const deadline = Date.now() + 10_000;
+      while (!(await json(['get', 'pod', 'slow'])).metadata.deletionTimestamp) {
+        assert.ok(Date.now() < deadline, 'the pod never got a deletionTimestamp');
+        await sleep(100);
+      }
+      await sleep(500);
+      assert.doesNotMatch(drain.stdout, /evicted|drained/, `drain finished while the pod was still there:\n${drain.stdout}`);
+
+      // No agent runs here, so stand in for the node confirming the stop: remove the pod at once.
+      ok(await cluster.ctl(['delete', 'pod', 'slow', '--grace-period', '0']), 'force delete');
+      await drain.waitForOutput(/pod\/slow evicted\nnode\/edge-3 drained\n/);
+      const exited = drain.child.exitCode !== null ? drain.child.exitCode : await new Promise((r) => drain.child.once('exit', r));
+      assert.equal(exited, 0, `drain exited ${exited}:\n${drain.stderr}`);
+    });
+
+    test('gives up after --timeout naming the pods still terminating', quick, async () => {
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: nodeManifest('edge-4') }), 'apply node');
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: boundPod('stuck', 'edge-4', [owned('StatefulSet', 'stuck')]) }), 'apply pod');
+      const started = Date.now();
+      const r = await cluster.ctl(['drain', 'edge-4', '--timeout', '1s']);
+      assert.equal(r.code, 1, `drain of a node that never confirms succeeded:\n${r.stdout}`);
+      assert.ok(Date.now() - started < 15_000, 'drain did not stop at its timeout');
+      assert.match(r.stdout, /evicting pod default\/stuck\n/);
+      assert.match(r.stderr, /unable to drain node "edge-4": timed out after 1s waiting for default\/stuck to terminate/);
+      ok(await cluster.ctl(['delete', 'pod', 'stuck', '--grace-period', '0']), 'force delete');
+    });
   });
 });
