@@ -88,3 +88,31 @@ export function garbageCollector(opts: GarbageCollectorOptions): Controller {
 
   return controller;
 }
+
+/** The resources whose objects the controllers give owners. */
+export const dependentResources = ['pods', 'replicasets'];
+
+/**
+ * DELETE with propagationPolicy=Orphan: removes references to `owner` from its dependents, so
+ * the garbage collector keeps them once the owner is gone. Returns how many were orphaned.
+ */
+export async function orphanDependents(store: Store, owner: KObject, resources: string[] = dependentResources): Promise<number> {
+  const uid = owner.metadata.uid;
+  let count = 0;
+  for (const resource of resources) {
+    const { items } = await store.list(resource, { namespace: owner.metadata.namespace ?? '', frozen: true, filter: (o) => !!o.metadata.ownerReferences?.some((r) => r.uid === uid) });
+    for (const obj of items) {
+      try {
+        await store.guaranteedUpdate({ resource, namespace: obj.metadata.namespace ?? '', name: obj.metadata.name! }, (cur) => {
+          const refs = cur.metadata.ownerReferences ?? [];
+          if (!refs.some((r) => r.uid === uid)) return undefined;
+          return { ...cur, metadata: { ...cur.metadata, ownerReferences: refs.filter((r) => r.uid !== uid) } };
+        });
+        count++;
+      } catch (e) {
+        if (!isApiError(e, 'NotFound')) throw e;
+      }
+    }
+  }
+  return count;
+}

@@ -296,7 +296,11 @@ async function readDeleteOptions(req: IncomingMessage, query: URLSearchParams): 
   const text = await readBody(req);
   const body = text.trim() === '' ? {} : parseJson(text);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw errors.badRequest('the DELETE body must be a DeleteOptions object');
-  const { preconditions: pre, gracePeriodSeconds: bodyGrace } = body as Record<string, unknown>;
+  const { preconditions: pre, gracePeriodSeconds: bodyGrace, propagationPolicy: bodyPolicy } = body as Record<string, unknown>;
+  const policy = query.get('propagationPolicy') || bodyPolicy;
+  if (policy !== undefined && policy !== null && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
+    throw errors.badRequest(`propagationPolicy ${JSON.stringify(policy)} is not one of Orphan, Background, Foreground`);
+  }
   if (pre !== undefined && pre !== null && typeof pre !== 'object') throw errors.badRequest('DeleteOptions.preconditions must be an object with uid and/or resourceVersion');
   const { uid, resourceVersion } = (pre ?? {}) as Record<string, unknown>;
   const queryGrace = query.get('gracePeriodSeconds');
@@ -307,6 +311,7 @@ async function readDeleteOptions(req: IncomingMessage, query: URLSearchParams): 
   return {
     preconditions: { uid: typeof uid === 'string' ? uid : undefined, resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : undefined },
     gracePeriodSeconds: typeof grace === 'number' ? grace : undefined,
+    propagationPolicy: policy ?? undefined,
   };
 }
 

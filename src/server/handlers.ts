@@ -6,6 +6,7 @@ import { apiVersionOf, resources, type ResourceInfo } from '../api/resources.js'
 import { parseFieldSelector, parseSelector } from '../api/selector.js';
 import type { KList, KObject } from '../api/types.js';
 import { validateObject } from '../api/validation.js';
+import { orphanDependents } from '../controllers/garbage-collector.js';
 import type { Logger } from '../log/logger.js';
 import type { ObjectKey, Store } from '../store/store.js';
 import type { AdmissionChain, AdmissionRequest } from './admission.js';
@@ -76,6 +77,8 @@ export interface DeleteOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
   /** Pods only: overrides terminationGracePeriodSeconds; 0 removes the object at once. */
   gracePeriodSeconds?: number;
+  /** Orphan keeps the dependents (their ownerReferences to this object are removed); otherwise the garbage collector deletes them. */
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
 }
 
 export class ResourceHandlers {
@@ -175,6 +178,12 @@ export class ResourceHandlers {
       return (await requestPodDeletion(this.store, { namespace: key.namespace, name: key.name }, { gracePeriodSeconds: opts.gracePeriodSeconds })).object;
     }
     const checked = preconditions.uid || preconditions.resourceVersion;
+    if (opts.propagationPolicy === 'Orphan' && route.info.kind !== 'Namespace') {
+      // Marked first, so its controller stops adopting the dependents about to be released.
+      const marked = await this.store.guaranteedUpdate(key, (obj) => (obj.metadata.deletionTimestamp ? undefined : { ...obj, metadata: { ...obj.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') } }));
+      await orphanDependents(this.store, marked);
+      return this.store.delete(key, { expectedResourceVersion: marked.metadata.resourceVersion });
+    }
     if (route.info.kind === 'Namespace') {
       // Terminating first, so nothing (a controller replacing the pods being removed) can
       // create new content while the old is deleted, which would outlive its namespace.
