@@ -14,6 +14,13 @@ function seconds(value: string): number {
   return Number(m[1]) * unit;
 }
 
+/** kubectl's --cascade: background (or true), orphan (or false), foreground. */
+export function cascadePolicy(value: string): 'Background' | 'Orphan' | 'Foreground' {
+  const policy = ({ background: 'Background', true: 'Background', orphan: 'Orphan', false: 'Orphan', foreground: 'Foreground' } as const)[value.toLowerCase() as 'true'];
+  if (!policy) throw new InvalidArgumentError('expected background, orphan or foreground');
+  return policy;
+}
+
 function integer(value: string): number {
   if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number of seconds');
   return Number(value);
@@ -32,6 +39,7 @@ export function deleteCommand(): Command {
     .option('--ignore-not-found', 'treat a missing object as deleted')
     .option('--grace-period <seconds>', 'seconds the object gets to terminate', integer)
     .option('--now', 'same as --grace-period=1')
+    .option('--cascade <mode>', "background: the objects' dependents (a Deployment's ReplicaSets and pods) are deleted too; orphan: they are kept", cascadePolicy)
     .option('--no-wait', 'return once deletion is requested, without waiting for it to finish')
     .option('--timeout <duration>', 'give up waiting after this long (0: no limit)', seconds, 0)
     .option('-o, --output <format>', 'name: print only kind/name')
@@ -51,6 +59,7 @@ export function deleteCommand(): Command {
             all: Boolean(o.all),
             ignoreNotFound: Boolean(o.ignoreNotFound),
             gracePeriodSeconds: o.now ? 1 : o.gracePeriod,
+            propagationPolicy: o.cascade,
             wait: o.wait !== false,
             timeoutMs: o.timeout,
             outputName: o.output === 'name',

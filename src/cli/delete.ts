@@ -18,6 +18,8 @@ export interface DeleteCommandOptions {
   all: boolean;
   ignoreNotFound: boolean;
   gracePeriodSeconds?: number;
+  /** Orphan keeps the objects' dependents (a Deployment's ReplicaSets and pods); default: they go too. */
+  propagationPolicy?: 'Background' | 'Orphan' | 'Foreground';
   wait: boolean;
   /** 0: no limit. */
   timeoutMs: number;
@@ -34,7 +36,7 @@ const pollMs = 200;
 
 async function deleteOne(client: RestClient, io: Io, v: Victim, opts: DeleteCommandOptions): Promise<{ ok: boolean; uid?: string }> {
   try {
-    const res = await client.delete(v.info, v.namespace, v.name, { gracePeriodSeconds: opts.gracePeriodSeconds });
+    const res = await client.delete(v.info, v.namespace, v.name, { gracePeriodSeconds: opts.gracePeriodSeconds, propagationPolicy: opts.propagationPolicy });
     io.out(opts.outputName ? `${qualifiedKind(v.info)}/${v.name}\n` : `${qualifiedKind(v.info)} "${v.name}" deleted\n`);
     const meta = (res as { metadata?: { uid?: string } }).metadata;
     return { ok: true, uid: meta?.uid };
