@@ -2,7 +2,6 @@
 // a real `ctl server`. No agent runs; the Node is created with `ctl apply` and stays Ready
 // because the node-monitor grace period is long, so the scheduler treats it as a live node.
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { TestCluster, sleep, type CtlResult } from './harness.js';
 
@@ -165,15 +164,34 @@ describe('node administration through ctl', { timeout: 300_000 }, () => {
   });
 
   describe('drain', () => {
-    const owned = (kind: string, name: string) => ({ apiVersion: 'apps/v1', kind, name, uid: randomUUID(), controller: true });
+    const container = { name: 'c', image: 'docker.io/library/busybox:1.36' };
 
-    function boundPod(name: string, node: string, ownerReferences?: object[]): string {
-      return JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, ...(ownerReferences ? { ownerReferences } : {}) },
-        spec: { nodeName: node, containers: [{ name: 'c', image: 'docker.io/library/busybox:1.36' }] },
-      });
+    function boundPod(name: string, node: string, meta: object = {}): string {
+      return JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name, ...meta }, spec: { nodeName: node, containers: [container] } });
+    }
+
+    /**
+     * A pod bound to `node` that a ReplicationController owns: the pod comes first and the
+     * controller adopts it, so the controller never creates one of its own on a schedulable node.
+     */
+    async function managedPod(name: string, node: string): Promise<void> {
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: boundPod(name, node, { labels: { app: name } }) }), 'apply pod');
+      const rc = { apiVersion: 'v1', kind: 'ReplicationController', metadata: { name }, spec: { replicas: 1, selector: { app: name }, template: { metadata: { labels: { app: name } }, spec: { containers: [container] } } } };
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: JSON.stringify(rc) }), 'apply replicationcontroller');
+      const deadline = Date.now() + 15_000;
+      while (!(await json(['get', 'pod', name])).metadata.ownerReferences?.some((r: { controller?: boolean }) => r.controller)) {
+        assert.ok(Date.now() < deadline, `the ReplicationController never adopted pod ${name}`);
+        await sleep(100);
+      }
+    }
+
+    /** A pod owned by a DaemonSet object that exists (no DaemonSet controller runs to act on it). */
+    async function daemonSetPod(name: string, node: string): Promise<void> {
+      const ds = { apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name }, spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [container] } } } };
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: JSON.stringify(ds) }), 'apply daemonset');
+      const uid = (await json(['get', 'daemonset', name])).metadata.uid;
+      const owner = { apiVersion: 'apps/v1', kind: 'DaemonSet', name, uid, controller: true };
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: boundPod(`${name}-pod`, node, { labels: { app: name }, ownerReferences: [owner] }) }), 'apply pod');
     }
 
     async function podNames(node: string): Promise<string[]> {
@@ -183,18 +201,16 @@ describe('node administration through ctl', { timeout: 300_000 }, () => {
 
     test('refuses unmanaged and DaemonSet pods by name; with --force --ignore-daemonsets --grace-period 0 it empties the node', quick, async () => {
       ok(await cluster.ctl(['apply', '-f', '-'], { stdin: nodeManifest('edge-2') }), 'apply node');
-      for (const stdin of [
-        boundPod('web-1', 'edge-2', [owned('StatefulSet', 'web')]),
-        boundPod('bare', 'edge-2'),
-        boundPod('agent-x', 'edge-2', [owned('DaemonSet', 'agent')]),
-      ]) ok(await cluster.ctl(['apply', '-f', '-'], { stdin }), 'apply pod');
+      await managedPod('web-1', 'edge-2');
+      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: boundPod('bare', 'edge-2') }), 'apply pod');
+      await daemonSetPod('agent-x', 'edge-2');
 
       const refused = await cluster.ctl(['drain', 'edge-2']);
       assert.equal(refused.code, 1, `drain with an unmanaged pod succeeded:\n${refused.stdout}`);
       assert.equal(refused.stdout, 'node/edge-2 cordoned\n');
-      assert.match(refused.stderr, /cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): default\/agent-x/);
+      assert.match(refused.stderr, /cannot delete DaemonSet-managed Pods \(use --ignore-daemonsets to ignore\): default\/agent-x-pod/);
       assert.match(refused.stderr, /cannot delete Pods declare no controller \(use --force to override\): default\/bare/);
-      assert.deepEqual(await podNames('edge-2'), ['agent-x', 'bare', 'web-1'], 'a refused drain deleted pods');
+      assert.deepEqual(await podNames('edge-2'), ['agent-x-pod', 'bare', 'web-1'], 'a refused drain deleted pods');
       assert.equal((await json(['get', 'node', 'edge-2'])).spec.unschedulable, true, 'a refused drain left the node schedulable');
 
       const drained = await cluster.ctl(['drain', 'edge-2', '--ignore-daemonsets', '--force', '--grace-period', '0', '--timeout', '20s']);
@@ -206,15 +222,15 @@ describe('node administration through ctl', { timeout: 300_000 }, () => {
         assert.ok(lines.includes(`evicting pod default/${name}`), `no evicting line for ${name}:\n${drained.stdout}`);
         assert.ok(lines.includes(`pod/${name} evicted`), `no evicted line for ${name}:\n${drained.stdout}`);
       }
-      assert.match(drained.stderr, /Warning: ignoring DaemonSet-managed Pods: default\/agent-x/);
+      assert.match(drained.stderr, /Warning: ignoring DaemonSet-managed Pods: default\/agent-x-pod/);
       assert.match(drained.stderr, /Warning: deleting Pods that declare no controller: default\/bare/);
-      assert.deepEqual(await podNames('edge-2'), ['agent-x'], 'drain left pods other than the DaemonSet one');
-      ok(await cluster.ctl(['delete', 'pod', 'agent-x', '--grace-period', '0']), 'delete pod');
+      assert.deepEqual(await podNames('edge-2'), ['agent-x-pod'], 'drain left pods other than the DaemonSet one');
+      ok(await cluster.ctl(['delete', 'pod', 'agent-x-pod', '--grace-period', '0']), 'delete pod');
     });
 
     test('waits while a pod terminates on its node, and finishes once it is gone', quick, async () => {
       ok(await cluster.ctl(['apply', '-f', '-'], { stdin: nodeManifest('edge-3') }), 'apply node');
-      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: boundPod('slow', 'edge-3', [owned('StatefulSet', 'slow')]) }), 'apply pod');
+      await managedPod('slow', 'edge-3');
 
       // With the pod's own grace period the server marks the pod and leaves it to its node.
       const drain = cluster.spawnCtl(['drain', 'edge-3', '--timeout', '30s']);
@@ -236,7 +252,7 @@ describe('node administration through ctl', { timeout: 300_000 }, () => {
 
     test('gives up after --timeout naming the pods still terminating', quick, async () => {
       ok(await cluster.ctl(['apply', '-f', '-'], { stdin: nodeManifest('edge-4') }), 'apply node');
-      ok(await cluster.ctl(['apply', '-f', '-'], { stdin: boundPod('stuck', 'edge-4', [owned('StatefulSet', 'stuck')]) }), 'apply pod');
+      await managedPod('stuck', 'edge-4');
       const started = Date.now();
       const r = await cluster.ctl(['drain', 'edge-4', '--timeout', '1s']);
       assert.equal(r.code, 1, `drain of a node that never confirms succeeded:\n${r.stdout}`);
