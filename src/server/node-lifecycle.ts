@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { isApiError } from '../api/errors.js';
-import type { KObject, Node, NodeCondition } from '../api/types.js';
+import type { KObject, Node, NodeCondition, Taint } from '../api/types.js';
 import { receive } from '../bus/codec.js';
 import { codecs, type NodeStatusReport } from '../bus/messages.js';
 import { nodeOfFromSubject, subjects } from '../bus/subjects.js';
@@ -76,7 +76,11 @@ export class NodeLifecycle {
       for (const obj of (await this.opts.store.list('nodes')).items) {
         const name = obj.metadata.name!;
         const ready = readyCondition(obj as Node);
-        if (ready?.status === 'Unknown') continue;
+        if (ready?.status === 'Unknown') {
+          // Restores the unreachable taint if it went missing (removed by hand, or set by an older version).
+          if (withConditionTaints(obj as Node) !== obj) await this.updateNode(name, (n) => withConditionTaints(n));
+          continue;
+        }
         const last = this.renewedAt.get(name) ?? this.startedAt;
         if (now - last <= this.opts.gracePeriodMs) continue;
         await this.updateNode(name, (node) => setReady(node, readyUnknown));
@@ -192,7 +196,29 @@ function setReady(node: Node, want: { status: 'True' | 'Unknown'; reason: string
     lastHeartbeatTime: want.status === 'True' && (changed || heartbeat) ? now : (cur?.lastHeartbeatTime ?? now),
     lastTransitionTime: changed ? now : (cur?.lastTransitionTime ?? now),
   };
-  return { ...node, status: { ...node.status, conditions: [...conditions.filter((c) => c.type !== 'Ready'), next] } };
+  return withConditionTaints({ ...node, status: { ...node.status, conditions: [...conditions.filter((c) => c.type !== 'Ready'), next] } });
+}
+
+export const unreachableTaintKey = 'node.kubernetes.io/unreachable';
+export const notReadyTaintKey = 'node.kubernetes.io/not-ready';
+
+/**
+ * The NoExecute taint Kubernetes' node lifecycle controller keeps in step with Ready: unreachable
+ * while Ready is Unknown, not-ready while it is False, none while True. Pods' tolerations of it
+ * (tolerationSeconds) decide how long they stay on a lost node. A taint already there keeps its
+ * timeAdded, so re-applying the same state changes nothing; other taints are left alone.
+ */
+export function withConditionTaints(node: Node, now: () => Date = () => new Date()): Node {
+  const status = readyCondition(node)?.status;
+  const wantKey = status === 'Unknown' ? unreachableTaintKey : status === 'False' ? notReadyTaintKey : undefined;
+  const isConditionTaint = (t: Taint) => t.effect === 'NoExecute' && (t.key === unreachableTaintKey || t.key === notReadyTaintKey);
+  const current = node.spec?.taints ?? [];
+  const existing = current.find((t) => isConditionTaint(t) && t.key === wantKey);
+  const taints = current.filter((t) => !isConditionTaint(t) || t === existing);
+  if (wantKey && !existing) taints.push({ key: wantKey, effect: 'NoExecute', timeAdded: now().toISOString().replace(/\.\d{3}Z$/, 'Z') });
+  if (taints.length === current.length && taints.every((t, i) => t === current[i])) return node;
+  const { taints: _old, ...spec } = node.spec ?? {};
+  return { ...node, spec: taints.length ? { ...spec, taints } : spec };
 }
 
 function applyReport(node: Node, r: NodeStatusReport): Node {
