@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { isApiError } from '../api/errors.js';
+import { selectorFromLabelSelector } from '../api/selector.js';
 import type { Deployment, DeploymentCondition, DeploymentStatus, IntOrString, KObject, OwnerReference, PodTemplateSpec, ReplicaSet } from '../api/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
@@ -145,10 +146,17 @@ export function deploymentController(opts: DeploymentControllerOptions): Control
   const controller = new Controller({ name: 'deployments', log, reconcile, resyncMs: opts.resyncMs ?? 30_000, resyncKeys: () => deployments.list().map(keyOf) });
 
   deployments.onEvent((_type, d) => controller.enqueue(keyOf(d)));
-  replicasets.onEvent((_type, rs, old) => {
+  replicasets.onEvent((type, rs, old) => {
     for (const o of [rs, old]) {
       const ref = o && controllerRefOf(o);
       if (ref?.kind === 'Deployment') controller.enqueue(`${o!.metadata.namespace}/${ref.name}`);
+    }
+    if (type !== 'DELETED' && !controllerRefOf(rs)) {
+      // An orphan: a Deployment whose selector matches it may adopt it.
+      for (const d of deployments.list(rs.metadata.namespace ?? '')) {
+        const selector = selectorFromLabelSelector((d as Deployment).spec.selector);
+        if (!selector.empty && selector.matches(rs.metadata.labels)) controller.enqueue(keyOf(d));
+      }
     }
   });
 
@@ -157,6 +165,7 @@ export function deploymentController(opts: DeploymentControllerOptions): Control
     if (!d || d.metadata.deletionTimestamp) return;
     const { namespace } = splitKey(key);
     const owned = replicasets.list(namespace).filter((rs) => controllerRefOf(rs)?.uid === d.metadata.uid) as ReplicaSet[];
+    owned.push(...(await adoptOrphans(d, namespace)));
     const hash = templateHash(d.spec.template);
     let newRs = owned.find((rs) => rs.metadata.labels?.[templateHashLabel] === hash);
     const old = owned.filter((rs) => rs !== newRs).sort((a, b) => revisionOf(a) - revisionOf(b) || (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? ''));
@@ -189,6 +198,34 @@ export function deploymentController(opts: DeploymentControllerOptions): Control
       await cleanupHistory(d, old);
     }
     return updateStatus(d, newRs, owned);
+  }
+
+  /** ReplicaSets without a controller that the selector matches (left by a delete --cascade=orphan) become this Deployment's. */
+  async function adoptOrphans(d: Deployment, namespace: string): Promise<ReplicaSet[]> {
+    const selector = selectorFromLabelSelector(d.spec.selector);
+    if (selector.empty) return [];
+    const orphans = replicasets.list(namespace).filter((rs) => !controllerRefOf(rs) && !rs.metadata.deletionTimestamp && selector.matches(rs.metadata.labels));
+    if (!orphans.length) return [];
+    // The cache may not show yet that this Deployment is being deleted with its dependents orphaned: ask the store.
+    const fresh = await store.get({ resource: 'deployments', namespace, name: d.metadata.name! });
+    if (!fresh || fresh.metadata.uid !== d.metadata.uid || fresh.metadata.deletionTimestamp) return [];
+    const adopted: ReplicaSet[] = [];
+    for (const rs of orphans) {
+      const ref: OwnerReference = { apiVersion: 'apps/v1', kind: 'Deployment', name: d.metadata.name!, uid: d.metadata.uid!, controller: true, blockOwnerDeletion: true };
+      try {
+        const updated = await store.guaranteedUpdate({ resource: 'replicasets', namespace, name: rs.metadata.name! }, (cur) => {
+          if (controllerRefOf(cur) || cur.metadata.uid !== rs.metadata.uid) return undefined;
+          return { ...cur, metadata: { ...cur.metadata, ownerReferences: [...(cur.metadata.ownerReferences ?? []), ref] } };
+        });
+        if (controllerRefOf(updated)?.uid === d.metadata.uid) {
+          adopted.push(updated as ReplicaSet);
+          log.info({ deployment: keyOf(d), replicaSet: rs.metadata.name }, 'adopted an orphan replica set');
+        }
+      } catch (e) {
+        if (!isApiError(e, 'NotFound')) throw e;
+      }
+    }
+    return adopted;
   }
 
   async function createReplicaSet(d: Deployment, hash: string, revision: number): Promise<ReplicaSet> {

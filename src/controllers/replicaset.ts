@@ -155,13 +155,16 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
     const ref: OwnerReference = { apiVersion: kind.apiVersion, kind: kind.kind, name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
 
     const owned: Pod[] = [];
+    let canAdopt: boolean | undefined;
+    // The cache may not show yet that the owner is being deleted with its pods orphaned: ask the store, once.
+    const mayAdopt = async () => (canAdopt ??= await stillLive(owner));
     for (const obj of pods.list(namespace)) {
       const pod = obj as Pod;
       const cref = controllerRefOf(pod);
       if (cref?.uid === ref.uid) {
         if (selector.matches(pod.metadata.labels)) owned.push(pod);
         else await release(pod, ref.uid);
-      } else if (!cref && !pod.metadata.deletionTimestamp && !selector.empty && selector.matches(pod.metadata.labels)) {
+      } else if (!cref && !pod.metadata.deletionTimestamp && !selector.empty && selector.matches(pod.metadata.labels) && (await mayAdopt())) {
         const adopted = await adopt(pod, ref);
         if (adopted) owned.push(adopted);
       }
@@ -189,6 +192,11 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
     await updateStatus(key, status);
     // A ready pod turns available minReadySeconds later without any event: look again then.
     if (minReady && (status.readyReplicas ?? 0) > (status.availableReplicas ?? 0)) return { retryAfterMs: 1000 };
+  }
+
+  async function stillLive(owner: KObject): Promise<boolean> {
+    const fresh = await store.get({ resource: kind.resource, namespace: owner.metadata.namespace ?? '', name: owner.metadata.name! });
+    return !!fresh && fresh.metadata.uid === owner.metadata.uid && !fresh.metadata.deletionTimestamp;
   }
 
   async function namespaceAcceptsContent(namespace: string): Promise<boolean> {

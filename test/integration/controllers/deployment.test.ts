@@ -109,3 +109,21 @@ test('Recreate scales the old ReplicaSet to zero before the new one starts', t, 
     return pods.length === 2 && pods.every((p) => p.spec.containers[0].image === 'busybox:2');
   });
 });
+
+test('a Deployment created again adopts the ReplicaSet its predecessor left orphaned, without a second one', t, async () => {
+  await h.store.create('deployments', deployment('web', 2, 'busybox:1'));
+  const [rs] = await eventually('a replica set', async () => {
+    const l = await replicaSets();
+    return l.length === 1 && l;
+  });
+  // What DELETE with propagationPolicy=Orphan does: mark the owner, strip its references, delete it.
+  await h.store.guaranteedUpdate({ resource: 'deployments', namespace: 'default', name: 'web' }, (o) => ({ ...o, metadata: { ...o.metadata, deletionTimestamp: new Date().toISOString() } }));
+  await h.store.guaranteedUpdate({ resource: 'replicasets', namespace: 'default', name: rs.metadata.name! }, (o) => ({ ...o, metadata: { ...o.metadata, ownerReferences: [] } }));
+  await h.store.delete({ resource: 'deployments', namespace: 'default', name: 'web' });
+  const again = await h.store.create('deployments', deployment('web', 2, 'busybox:1'));
+  await eventually('the old replica set adopted', async () => {
+    const l = await replicaSets();
+    return l.length === 1 && l[0].metadata.uid === rs.metadata.uid && l[0].metadata.ownerReferences?.[0]?.uid === again.metadata.uid;
+  });
+  assert.equal((await podsOf(h.store, active)).length, 2, 'still 2 pods');
+});
