@@ -7,6 +7,7 @@ import { deleteCommand } from './commands/delete.js';
 import { describeCommand } from './commands/describe.js';
 import { getCommand } from './commands/get.js';
 import { logsCommand } from './commands/logs.js';
+import { execCommand } from './commands/exec.js';
 import { versionCommand } from './commands/version.js';
 import { agentCommand } from './commands/agent.js';
 import { joinCommand } from './commands/join.js';
@@ -29,6 +30,7 @@ const program = new Command('ctl')
   .addCommand(createCommand())
   .addCommand(deleteCommand())
   .addCommand(logsCommand())
+  .addCommand(execCommand())
   .addCommand(apiResourcesCommand())
   .addCommand(labelCommand())
   .addCommand(cordonCommand())

@@ -236,6 +236,33 @@ export const podLogReplySchema = z.discriminatedUnion('ok', [
 ]);
 export type PodLogReply = z.infer<typeof podLogReplySchema>;
 
+// ---- exec (non-interactive: the command runs to its end, then the node replies once) -------
+
+export const podExecRequestSchema = z.object({
+  v: v1,
+  ...podRef,
+  container: z.string().min(1).max(63),
+  command: z.array(z.string().max(64 * 1024)).min(1).max(1024),
+  /** 0: no limit but the request's own. */
+  timeoutSeconds: z.number().int().min(0),
+});
+export type PodExecRequest = z.infer<typeof podExecRequestSchema>;
+
+export const podExecReplySchema = z.discriminatedUnion('ok', [
+  z.object({
+    v: v1,
+    ok: z.literal(true),
+    /** Base64: a command's output need not be UTF-8. */
+    stdout: z.string(),
+    stderr: z.string(),
+    exitCode: z.number().int(),
+    /** Output beyond what one reply may carry was cut. */
+    truncated: z.boolean(),
+  }),
+  z.object({ v: v1, ok: z.literal(false), error: z.object({ reason: z.enum(['NotFound', 'BadRequest', 'InternalError']), message: z.string().max(4096) }) }),
+]);
+export type PodExecReply = z.infer<typeof podExecReplySchema>;
+
 export const codecs = {
   clusterInfoRequest: jsonCodec('ClusterInfoRequest', clusterInfoRequestSchema),
   clusterInfoReply: jsonCodec('ClusterInfoReply', clusterInfoReplySchema),
@@ -250,6 +277,8 @@ export const codecs = {
   podEvents: jsonCodec('PodEvents', podEventsSchema),
   podLogRequest: jsonCodec('PodLogRequest', podLogRequestSchema),
   podLogReply: jsonCodec('PodLogReply', podLogReplySchema),
+  podExecRequest: jsonCodec('PodExecRequest', podExecRequestSchema),
+  podExecReply: jsonCodec('PodExecReply', podExecReplySchema),
 };
 
 export function bootstrapFailure(reason: BootstrapErrorReason, message: string): BootstrapError {

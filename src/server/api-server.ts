@@ -12,6 +12,7 @@ import { coreVersions, group, groupList, resourceList, versionInfo } from './dis
 import { DryRunStore } from './dry-run-store.js';
 import { ResourceHandlers, type DeleteOptions } from './handlers.js';
 import { patchTypeOf } from './patch.js';
+import { parsePodExecQuery, type PodExecResult } from './pod-exec.js';
 import { parsePodLogQuery, type PodLogQuery } from './pod-logs.js';
 import { matchRoute, type ResourceRoute, type Route } from './routes.js';
 import { handleTokenRoute, isTokenRoute, type TokenApi } from './token-routes.js';
@@ -37,6 +38,9 @@ type Reply = { status: number; body: unknown };
 /** Serves a pod's log (pods/NAME/log); throws an ApiError before writing anything if it cannot. */
 export type PodLogServer = (res: ServerResponse, namespace: string, name: string, query: PodLogQuery) => Promise<void>;
 
+/** Runs a command in a pod's container (pods/NAME/exec, no terminal). */
+export type PodExecServer = (namespace: string, name: string, query: { container?: string; command: string[] }) => Promise<PodExecResult>;
+
 const isTrue = (v: string | null) => v === '1' || v === 'true';
 
 export class ApiServer {
@@ -48,6 +52,7 @@ export class ApiServer {
   private readonly log: Logger;
   private tokenApi: TokenApi | undefined;
   private podLogs: PodLogServer | undefined;
+  private podExec: PodExecServer | undefined;
   private address = '';
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -82,6 +87,10 @@ export class ApiServer {
   /** Pod logs are read through the nodes, so they go live with the NATS plane. */
   setPodLogServer(serve: PodLogServer | undefined): void {
     this.podLogs = serve;
+  }
+
+  setPodExecServer(serve: PodExecServer | undefined): void {
+    this.podExec = serve;
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -149,6 +158,13 @@ export class ApiServer {
         await this.podLogs(res, route.namespace, route.name, parsePodLogQuery(url.searchParams));
         return;
       }
+      if (route.type === 'podExec') {
+        req.resume();
+        if (method !== 'POST' && method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; exec with POST`);
+        if (!this.podExec) throw errors.unavailable('exec goes through the NATS plane, which is not running yet; retry in a moment');
+        sendJson(res, 200, await this.podExec(route.namespace, route.name, parsePodExecQuery(url.searchParams)));
+        return;
+      }
       const reply = await this.dispatch(route, method, url, req, user);
       sendJson(res, reply.status, reply.body);
     } catch (e) {
@@ -158,7 +174,7 @@ export class ApiServer {
     }
   }
 
-  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
+  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
     if (route.type !== 'resource') {
       req.resume();
       if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; discovery is read with GET`);

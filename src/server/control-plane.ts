@@ -16,6 +16,7 @@ import { namespaceLifecycle } from './namespace-lifecycle.js';
 import { natsPlanePki } from './nats-pki.js';
 import { startNatsPlane, type NatsPlane } from './nats-plane.js';
 import { startPodDispatch } from './pod-dispatch.js';
+import { execInPod } from './pod-exec.js';
 import { servePodLogs } from './pod-logs.js';
 
 // `ctl server`'s process: PKI, store, the HTTPS API and the admin kubeconfig, started in that
@@ -140,6 +141,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const podLogDeps = { nc: nats.nc, store, log: logger('pod-logs') };
     api.setPodLogServer((res, namespace, name, query) => servePodLogs(podLogDeps, res, namespace, name, query));
     cleanups.push(() => api.setPodLogServer(undefined));
+    api.setPodExecServer((namespace, name, query) => execInPod({ nc: nats.nc, store }, namespace, name, query));
+    cleanups.push(() => api.setPodExecServer(undefined));
 
     if (opts.scheduler !== false) {
       const scheduler = startScheduler(store, { log: logger('scheduler') });

@@ -12,6 +12,8 @@ export type Route =
   | { type: 'resourceList'; group: string; version: string }
   /** A container's log, read through the pod's node: /api/v1/namespaces/NS/pods/NAME/log. */
   | { type: 'podLog'; namespace: string; name: string }
+  /** A command run in a container through the pod's node: /api/v1/namespaces/NS/pods/NAME/exec. */
+  | { type: 'podExec'; namespace: string; name: string }
   | ResourceRoute;
 
 export interface ResourceRoute {
@@ -53,6 +55,7 @@ export function matchRoute(pathname: string): Route | undefined {
     if (segs[1] !== 'v1') return undefined;
     if (segs.length === 2) return { type: 'resourceList', group: '', version: 'v1' };
     if (segs.length === 7 && segs[2] === 'namespaces' && segs[4] === 'pods' && segs[6] === 'log') return { type: 'podLog', namespace: segs[3], name: segs[5] };
+    if (segs.length === 7 && segs[2] === 'namespaces' && segs[4] === 'pods' && segs[6] === 'exec') return { type: 'podExec', namespace: segs[3], name: segs[5] };
     return matchResource('', segs.slice(2));
   }
   if (segs[0] === 'apis') {

@@ -180,3 +180,19 @@ test('ctl logs -f prints new lines as the container writes them', { timeout: 60_
   const numbers = [...follow.stdout.matchAll(/tick (\d+)/g)].map((m) => Number(m[1]));
   assert.deepEqual(numbers, numbers.map((_, i) => first + i), `consecutive lines, none lost or repeated: ${numbers.join(',')}`);
 });
+
+test('ctl exec prints the command output and exits with its exit code', { timeout: 60_000 }, async () => {
+  await waitStatus('counter', 'Running');
+  const ok = await cluster.ctl(['exec', 'counter', '--', 'sh', '-c', 'echo out; echo err >&2']);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, 'out\n');
+  assert.equal(ok.stderr, 'err\n');
+  const failed = await cluster.ctl(['exec', 'pod/counter', '-c', 'main', '--', 'sh', '-c', 'echo before; exit 3']);
+  assert.equal(failed.code, 3, failed.stderr);
+  assert.equal(failed.stdout, 'before\n');
+  assert.match(failed.stderr, /command terminated with exit code 3/);
+  const defaulted = await cluster.ctl(['exec', 'myapp-pod', '--', 'echo', 'in the first']);
+  assert.equal(defaulted.code, 0, defaulted.stderr);
+  assert.match(defaulted.stderr, /Defaulted container "myapp-container" out of: myapp-container, second-app/);
+  assert.equal(defaulted.stdout, 'in the first\n');
+});

@@ -10,6 +10,7 @@ import type { DNSConfig } from '../../cri/types.js';
 import type { Logger } from '../../log/logger.js';
 import type { AgentContext, PodManager } from '../agent.js';
 import { Backoff } from './backoff.js';
+import { execInContainer } from './container-exec.js';
 import { readContainerLog } from './container-logs.js';
 import { parseResolvConf } from './cri-config.js';
 import { labels, managedSelector } from './labels.js';
@@ -51,6 +52,7 @@ export class CriPodManager implements PodManager {
   private fingerprints = new Map<string, string>();
   private sub: Subscription | undefined;
   private logSub: Subscription | undefined;
+  private execSub: Subscription | undefined;
   private nc: NatsConnection | undefined;
   private localStarted = false;
   private stopped = false;
@@ -108,6 +110,17 @@ export class CriPodManager implements PodManager {
           .catch((e) => this.opts.log.warn({ err: e }, 'answering a log request failed'));
       },
     });
+    // `ctl exec` (no terminal): ExecSync in the container, the output in the reply.
+    this.execSub = ctx.nc.subscribe(subjects.toNode(this.opts.nodeName, 'exec'), {
+      callback: (err, msg) => {
+        if (err || !msg.reply) return;
+        const req = receive(codecs.podExecRequest, msg, this.opts.log);
+        if (!req) return;
+        execInContainer(this.opts.runtime, req)
+          .then((reply) => msg.respond(codecs.podExecReply.encode(reply)))
+          .catch((e) => this.opts.log.warn({ err: e }, 'answering an exec request failed'));
+      },
+    });
     this.reporter.connect(ctx.nc);
     this.requestPods('connected');
   }
@@ -123,6 +136,7 @@ export class CriPodManager implements PodManager {
     clearInterval(this.relistTimer);
     this.sub?.unsubscribe();
     this.logSub?.unsubscribe();
+    this.execSub?.unsubscribe();
     for (const w of this.workers.values()) w.stop();
     this.reporter.close();
     await this.saving;

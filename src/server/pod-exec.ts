@@ -1,0 +1,62 @@
+import type { NatsConnection } from 'nats';
+import { ApiError, errors } from '../api/errors.js';
+import type { Pod } from '../api/types.js';
+import { codecs } from '../bus/messages.js';
+import { subjects } from '../bus/subjects.js';
+import type { Store } from '../store/store.js';
+import { chooseContainer } from './pod-logs.js';
+
+// POST /api/v1/namespaces/NS/pods/NAME/exec?container=C&command=A&command=B, without a
+// terminal: the pod's node runs the command through CRI ExecSync (skiff.to.NODE.exec) and the
+// answer is one JSON object with the output and the exit code. Kubernetes streams exec over
+// SPDY or WebSocket; an interactive `exec -it` needs that and is not served here.
+
+export interface PodExecResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  truncated: boolean;
+}
+
+export interface PodExecDeps {
+  nc: NatsConnection;
+  store: Store;
+  /** How long a command may run. Default 60 s. */
+  timeoutSeconds?: number;
+}
+
+export function parsePodExecQuery(params: URLSearchParams): { container?: string; command: string[] } {
+  const command = params.getAll('command');
+  if (!command.length) throw errors.badRequest('you must specify at least 1 command');
+  return { container: params.get('container') || undefined, command };
+}
+
+export async function execInPod(deps: PodExecDeps, namespace: string, name: string, query: { container?: string; command: string[] }): Promise<PodExecResult> {
+  const pod = (await deps.store.get({ resource: 'pods', namespace, name })) as Pod | undefined;
+  if (!pod) throw errors.notFound('pods', name);
+  const container = chooseContainer(pod, query.container);
+  const node = pod.spec.nodeName;
+  if (!node) throw errors.badRequest(`pod ${name} does not have a host assigned`);
+  if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') {
+    throw errors.badRequest(`cannot exec into a container in a completed pod; current phase is ${pod.status.phase}`);
+  }
+  const timeoutSeconds = deps.timeoutSeconds ?? 60;
+  let data: Uint8Array;
+  try {
+    const msg = await deps.nc.request(
+      subjects.toNode(node, 'exec'),
+      codecs.podExecRequest.encode({ v: 1, namespace, name, uid: pod.metadata.uid!, container, command: query.command, timeoutSeconds }),
+      { timeout: (timeoutSeconds + 5) * 1000 },
+    );
+    data = msg.data;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === '503' ? 'no agent is connected for it' : `it did not answer (${(e as Error).message})`;
+    throw errors.unavailable(`cannot exec on node "${node}": ${why}; check that its agent runs and reaches the control plane`);
+  }
+  const decoded = codecs.podExecReply.decode(data);
+  if (!decoded.ok) throw errors.internal(`node "${node}" sent an unreadable exec reply: ${decoded.reason}`);
+  const reply = decoded.value;
+  if (!reply.ok) throw new ApiError(reply.error.reason, reply.error.message);
+  return { stdout: reply.stdout, stderr: reply.stderr, exitCode: reply.exitCode, truncated: reply.truncated };
+}
