@@ -196,6 +196,12 @@ export function deploymentController(opts: DeploymentControllerOptions): Control
       }
       if (targets.size) log.info({ deployment: key, scaled: Object.fromEntries(targets) }, 'scaled replica sets');
       await cleanupHistory(d, old);
+    } else {
+      // Paused stops rollouts, not scaling: with no rollout under way, the one scaled-up ReplicaSet follows spec.replicas.
+      const replicas = d.spec.replicas ?? 1;
+      const scaled = owned.filter((rs) => (rs.spec.replicas ?? 1) > 0);
+      const current = scaled.length === 1 ? scaled[0] : scaled.length === 0 ? (newRs ?? old.at(-1)) : undefined;
+      if (current && (current.spec.replicas ?? 1) !== replicas) await patchReplicaSet(current, (cur) => ({ ...cur, spec: { ...(cur.spec as object), replicas } }));
     }
     return updateStatus(d, newRs, owned);
   }

@@ -127,3 +127,21 @@ test('a Deployment created again adopts the ReplicaSet its predecessor left orph
   });
   assert.equal((await podsOf(h.store, active)).length, 2, 'still 2 pods');
 });
+
+test('a paused Deployment still scales but does not roll out a template change', t, async () => {
+  await h.store.create('deployments', deployment('web', 1, 'busybox:1'));
+  await eventually('1 pod', async () => (await podsOf(h.store)).length === 1);
+  await h.store.guaranteedUpdate({ resource: 'deployments', namespace: 'default', name: 'web' }, (o) => {
+    const spec = structuredClone(o.spec) as Deployment['spec'];
+    spec.paused = true;
+    spec.replicas = 2;
+    spec.template.spec.containers[0].image = 'busybox:2';
+    return { ...o, spec };
+  });
+  await eventually('2 pods of the first template', async () => {
+    const pods = await podsOf(h.store, active);
+    return pods.length === 2 && pods.every((p) => p.spec.containers[0].image === 'busybox:1');
+  });
+  assert.equal((await replicaSets()).length, 1, 'no second replica set while paused');
+  await eventually('Progressing says paused', async () => (await getDeployment('web')).status?.conditions?.some((c) => c.type === 'Progressing' && c.reason === 'DeploymentPaused'));
+});

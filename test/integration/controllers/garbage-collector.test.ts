@@ -13,12 +13,12 @@ afterEach(async () => {
 });
 
 test("deleting a ReplicaSet's owner removes the ReplicaSet and then its pods", t, async () => {
-  // A paused Deployment of 0 replicas: it owns only the ReplicaSet made here by hand.
+  // A paused Deployment: it rolls nothing out and leaves the ReplicaSet made here by hand at its 2 replicas.
   const deploy = await h.store.create('deployments', {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'web', namespace: 'default', generation: 1 },
-    spec: { replicas: 0, paused: true, selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web' }) },
+    spec: { replicas: 2, paused: true, selector: { matchLabels: { app: 'web' } }, template: template({ app: 'web' }) },
   });
   const rs = await h.store.create('replicasets', {
     apiVersion: 'apps/v1',
