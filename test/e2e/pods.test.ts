@@ -196,3 +196,29 @@ test('ctl exec prints the command output and exits with its exit code', { timeou
   assert.match(defaulted.stderr, /Defaulted container "myapp-container" out of: myapp-container, second-app/);
   assert.equal(defaulted.stdout, 'in the first\n');
 });
+
+test('the second app container reaches the first on 127.0.0.1: one network namespace per pod', { timeout: 60_000 }, async () => {
+  await waitStatus('myapp-pod', 'Running');
+  const serve = await cluster.ctl(['exec', 'myapp-pod', '-c', 'myapp-container', '--', 'sh', '-c', 'mkdir -p /tmp/www && echo from-the-first > /tmp/www/index.html && httpd -p 127.0.0.1:8080 -h /tmp/www']);
+  assert.equal(serve.code, 0, serve.stderr);
+  const fetched = await cluster.ctl(['exec', 'myapp-pod', '-c', 'second-app', '--', 'wget', '-qO-', 'http://127.0.0.1:8080/']);
+  assert.equal(fetched.code, 0, fetched.stderr);
+  assert.equal(fetched.stdout, 'from-the-first\n');
+});
+
+test('ctl logs --previous shows the run before the last restart', { timeout: 90_000 }, async () => {
+  await apply('restarter', onePod('restarter', 'Always', 'echo run at $RANDOM$RANDOM; sleep 1; exit 1'));
+  let restarts = 0;
+  await waitFor('restarter to restart once', 60_000, async () => {
+    const r = await cluster.ctl(['get', 'pod', 'restarter', '-o', 'json']);
+    restarts = r.code === 0 ? (JSON.parse(r.stdout).status?.containerStatuses?.[0]?.restartCount ?? 0) : 0;
+    return restarts >= 1;
+  });
+  await waitFor('the current run to print', 20_000, async () => /run at/.test((await cluster.ctl(['logs', 'restarter'])).stdout));
+  const previous = await cluster.ctl(['logs', 'restarter', '--previous']);
+  assert.equal(previous.code, 0, previous.stderr);
+  assert.match(previous.stdout, /^run at \d+\n$/);
+  const current = await cluster.ctl(['logs', 'restarter']);
+  assert.match(current.stdout, /^run at \d+\n$/);
+  assert.notEqual(previous.stdout, current.stdout, 'two different runs');
+});
