@@ -181,6 +181,11 @@ export function deploymentController(opts: DeploymentControllerOptions): Control
         await patchReplicaSet(newRs, (rs) => ({ ...rs, metadata: { ...rs.metadata, annotations: { ...rs.metadata.annotations, [revisionAnnotation]: String(maxOldRevision + 1) } } }));
         return;
       }
+      const minReadySeconds = d.spec.minReadySeconds ?? 0;
+      if ((newRs.spec.minReadySeconds ?? 0) !== minReadySeconds) {
+        await patchReplicaSet(newRs, (rs) => ({ ...rs, spec: { ...(rs.spec as object), minReadySeconds } }));
+        return;
+      }
       const replicas = d.spec.replicas ?? 1;
       const counts = (rs: ReplicaSet): RsCounts => ({ name: rs.metadata.name!, replicas: rs.spec.replicas ?? 1, available: rs.status?.availableReplicas ?? 0 });
       let targets: Map<string, number>;

@@ -145,3 +145,18 @@ test('a paused Deployment still scales but does not roll out a template change',
   assert.equal((await replicaSets()).length, 1, 'no second replica set while paused');
   await eventually('Progressing says paused', async () => (await getDeployment('web')).status?.conditions?.some((c) => c.type === 'Progressing' && c.reason === 'DeploymentPaused'));
 });
+
+test('a rollout whose pods never get ready reports ProgressDeadlineExceeded after progressDeadlineSeconds', t, async () => {
+  const d = deployment('stuck', 1, 'busybox:1');
+  (d.spec as Deployment['spec']).progressDeadlineSeconds = 1;
+  await h.store.create('deployments', d);
+  const cond = await eventually(
+    'Progressing False',
+    async () => (await getDeployment('stuck')).status?.conditions?.find((c) => c.type === 'Progressing' && c.status === 'False'),
+    10_000,
+  );
+  assert.equal(cond.reason, 'ProgressDeadlineExceeded');
+  assert.match(cond.message ?? '', /has timed out progressing/);
+  const available = (await getDeployment('stuck')).status?.conditions?.find((c) => c.type === 'Available');
+  assert.equal(available?.status, 'False', 'with maxUnavailable 0 and no ready pod the deployment is not available');
+});
