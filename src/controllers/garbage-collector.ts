@@ -51,11 +51,16 @@ export function garbageCollector(opts: GarbageCollectorOptions): Controller {
     });
   }
 
+  const ownerCaches = new Map(opts.owners.map((i) => [i.resource, i]));
+
   async function ownerExists(namespace: string, ref: OwnerReference): Promise<boolean> {
     const info = resourceByKind(ref.kind, ref.apiVersion);
     // An owner of a kind this cluster does not know is left alone rather than guessed gone.
     if (!info) return true;
-    const owner = await store.get({ resource: info.plural, namespace: info.namespaced ? namespace : '', name: ref.name });
+    const ns = info.namespaced ? namespace : '';
+    // Seen in the cache settles it; absent from the cache may only mean the cache lags, so the store decides.
+    if (ownerCaches.get(info.plural)?.get(ns ? `${ns}/${ref.name}` : ref.name)?.metadata.uid === ref.uid) return true;
+    const owner = await store.get({ resource: info.plural, namespace: ns, name: ref.name });
     return owner?.metadata.uid === ref.uid;
   }
 
