@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { Controller, splitKey } from '../../../src/controllers/runtime.js';
+import type { KObject } from '../../../src/api/types.js';
+import { Controller, Informer, splitKey } from '../../../src/controllers/runtime.js';
+import type { Store } from '../../../src/store/store.js';
 
 const log = pino({ level: 'silent' });
 const t = { timeout: 5_000 };
@@ -40,4 +42,40 @@ test('a failing reconcile is retried after a backoff', t, async () => {
 test('splitKey separates namespace and name', t, () => {
   assert.deepEqual(splitKey('ns/a'), { namespace: 'ns', name: 'a' });
   assert.deepEqual(splitKey('node1'), { namespace: '', name: 'node1' });
+});
+
+test('an informer lists again when its watch ends, reporting what changed meanwhile', t, async () => {
+  const obj = (name: string, rv: string): KObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', resourceVersion: rv } });
+  const lists = [[obj('a', '1'), obj('b', '1')], [obj('b', '2'), obj('c', '3')]];
+  let listCalls = 0;
+  let watchCalls = 0;
+  let closeLast: (() => void) | undefined;
+  const store = {
+    list: async () => ({ items: lists[Math.min(listCalls++, 1)], revision: 3 }),
+    watch: () => {
+      watchCalls++;
+      const first = watchCalls === 1;
+      let close!: () => void;
+      const closed = new Promise<void>((r) => (close = r));
+      if (!first) closeLast = close;
+      return {
+        close,
+        async *[Symbol.asyncIterator]() {
+          // The first watch is cut off at once; later ones stay open until closed.
+          if (!first) await closed;
+        },
+      };
+    },
+  } as unknown as Store;
+  const events: string[] = [];
+  const inf = new Informer(store, 'pods', log);
+  inf.onEvent((type, o) => events.push(`${type} ${o.metadata.name}`));
+  inf.start();
+  await inf.ready;
+  for (let i = 0; i < 50 && watchCalls < 2; i++) await sleep(10);
+  assert.equal(listCalls, 2, 'listed again after the watch ended');
+  assert.deepEqual(events, ['ADDED a', 'ADDED b', 'MODIFIED b', 'ADDED c', 'DELETED a']);
+  assert.deepEqual(inf.list().map((o) => o.metadata.name).sort(), ['b', 'c']);
+  closeLast?.();
+  await inf.stop();
 });
