@@ -37,7 +37,8 @@ export async function createPodFromTemplate(store: Store, template: PodTemplateS
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
-        name: `${generateName}${nameSuffix()}`,
+        // Kubernetes keeps generated names within 63 characters: the prefix is cut to 58.
+        name: `${generateName.slice(0, 58)}${nameSuffix()}`,
         generateName,
         namespace,
         generation: 1,
