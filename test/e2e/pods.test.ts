@@ -222,3 +222,16 @@ test('ctl logs --previous shows the run before the last restart', { timeout: 90_
   assert.match(current.stdout, /^run at \d+\n$/);
   assert.notEqual(previous.stdout, current.stdout, 'two different runs');
 });
+
+test('ctl logs -f ends by itself, with every line, when the container exits', { timeout: 60_000 }, async () => {
+  await apply('finisher', onePod('finisher', 'Never', 'for i in 1 2 3 4; do echo n $i; sleep 1; done'));
+  await waitStatus('finisher', 'Running');
+  const follow = cluster.spawnCtl(['logs', 'finisher', '-f']);
+  await follow.waitForOutput(/n 1\n/, 15_000);
+  const exited = await new Promise<number | null>((resolve) => {
+    if (follow.child.exitCode !== null) resolve(follow.child.exitCode);
+    else follow.child.once('exit', (code) => resolve(code));
+  });
+  assert.equal(exited, 0, follow.stderr);
+  assert.equal(follow.stdout, 'n 1\nn 2\nn 3\nn 4\n');
+});
