@@ -299,7 +299,8 @@ export function deploymentController(opts: DeploymentControllerOptions): Control
       availableReplicas: sum((rs) => rs.status?.availableReplicas),
     };
     const unavailableReplicas = Math.max(replicas - counts.availableReplicas, 0);
-    const { maxUnavailable } = fenceposts(d);
+    // Recreate promises no availability during a rollout, so Available means all replicas (Kubernetes' MaxUnavailable is 0 there).
+    const maxUnavailable = d.spec.strategy?.type === 'Recreate' ? 0 : fenceposts(d).maxUnavailable;
     const complete = counts.updatedReplicas === replicas && counts.replicas === replicas && counts.availableReplicas === replicas && (newRs?.spec.replicas ?? 0) === replicas;
     const now = Date.now();
     const deadlineMs = (d.spec.progressDeadlineSeconds ?? 600) * 1000;
