@@ -11,6 +11,7 @@ import { openLevelStore } from '../store/level-store.js';
 import type { Store } from '../store/store.js';
 import { AdmissionChain } from './admission.js';
 import { ApiServer } from './api-server.js';
+import { CleanupStack } from './cleanup-stack.js';
 import { qosClassOf } from './handlers.js';
 import { namespaceLifecycle } from './namespace-lifecycle.js';
 import { natsPlanePki } from './nats-pki.js';
@@ -79,16 +80,8 @@ async function writePrivate(path: string, text: string): Promise<void> {
 
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<ControlPlane> {
   const log = opts.log ?? logger('control-plane');
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const close = async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        log.warn({ err: e }, 'error while stopping the control plane');
-      }
-    }
-  };
+  const cleanups = new CleanupStack(log, 'the control plane');
+  const close = cleanups.close;
 
   try {
     await prepareDataDir(opts.dataDir);

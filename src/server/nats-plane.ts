@@ -8,6 +8,7 @@ import { subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { BootstrapTokens } from './bootstrap-tokens.js';
+import { CleanupStack } from './cleanup-stack.js';
 import { NatsSupervisor } from './nats-supervisor.js';
 import { NodeCredentials } from './node-credentials.js';
 import { NodeJoinService, type NodeCertificateIssuer } from './node-join.js';
@@ -107,16 +108,8 @@ export async function startNatsPlane(opts: NatsPlaneOptions): Promise<NatsPlane>
   const credentials = new NodeCredentials(store, (users) => supervisor.setNodes(users), log.child({ component: 'node-credentials' }));
   const tokens = new BootstrapTokens(store, log.child({ component: 'bootstrap-tokens' }));
 
-  const cleanups: (() => Promise<void> | void)[] = [];
-  const close = async () => {
-    for (const c of cleanups.splice(0).reverse()) {
-      try {
-        await c();
-      } catch (e) {
-        log.warn({ err: e }, 'error while stopping the NATS plane');
-      }
-    }
-  };
+  const cleanups = new CleanupStack(log, 'the NATS plane');
+  const close = cleanups.close;
   try {
     await supervisor.start(await credentials.users());
     cleanups.push(() => supervisor.stop());
