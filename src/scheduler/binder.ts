@@ -40,21 +40,7 @@ export async function bindPod(store: Store, pod: Pod, nodeName: string, now: Dat
     if (isApiError(e, 'NotFound')) return 'skipped';
     if (!isApiError(e, 'Conflict')) throw e;
   }
-  let wrote = false;
-  const key = { resource: 'pods', namespace: pod.metadata.namespace ?? '', name: pod.metadata.name ?? '' };
-  try {
-    await store.guaranteedUpdate(key, (obj) => {
-      const current = obj as Pod;
-      wrote = false;
-      if (current.metadata.uid !== pod.metadata.uid || current.spec?.nodeName || current.metadata.deletionTimestamp) return undefined;
-      wrote = true;
-      return bound(current, nodeName, now) as KObject;
-    });
-  } catch (e) {
-    if (isApiError(e, 'NotFound')) return 'skipped';
-    throw e;
-  }
-  return wrote ? 'bound' : 'skipped';
+  return (await updateUnboundPod(store, pod, (current) => bound(current, nodeName, now))) ? 'bound' : 'skipped';
 }
 
 function bound(pod: Pod, nodeName: string, now: Date): Pod {
@@ -87,6 +73,18 @@ export function saysUnschedulable(pod: Pod, message: string): boolean {
  * so already and is still the same unbound pod. Returns whether it wrote.
  */
 export async function markUnschedulable(store: Store, pod: Pod, message: string, now: Date): Promise<boolean> {
+  return updateUnboundPod(store, pod, (current) => {
+    if (saysUnschedulable(current, message)) return undefined;
+    const condition = unschedulableCondition(message, now, scheduledCondition(current));
+    return { ...current, status: { ...current.status, conditions: withCondition(current.status?.conditions, condition) } };
+  });
+}
+
+/**
+ * Applies `change` with retries on conflict, but only while the stored pod is still this pod
+ * (same uid), unbound and not being deleted. Returns whether it wrote.
+ */
+async function updateUnboundPod(store: Store, pod: Pod, change: (current: Pod) => Pod | undefined): Promise<boolean> {
   let wrote = false;
   const key = { resource: 'pods', namespace: pod.metadata.namespace ?? '', name: pod.metadata.name ?? '' };
   try {
@@ -94,10 +92,9 @@ export async function markUnschedulable(store: Store, pod: Pod, message: string,
       const current = obj as Pod;
       wrote = false;
       if (current.metadata.uid !== pod.metadata.uid || current.spec?.nodeName || current.metadata.deletionTimestamp) return undefined;
-      if (saysUnschedulable(current, message)) return undefined;
-      wrote = true;
-      const condition = unschedulableCondition(message, now, scheduledCondition(current));
-      return { ...current, status: { ...current.status, conditions: withCondition(current.status?.conditions, condition) } } as KObject;
+      const next = change(current);
+      wrote = next !== undefined;
+      return next as KObject | undefined;
     });
   } catch (e) {
     if (isApiError(e, 'NotFound')) return false;
