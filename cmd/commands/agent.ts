@@ -71,7 +71,7 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     log: logger('node-runtime'),
   });
   const runtimeName = (await node.version()).split('://')[0];
-  const podManager = new CriPodManager({ runtime: node.runtime, dataDir: flags.dataDir, nodeName: id.nodeName, hostIP: internalIp(os.networkInterfaces()), runtimeName, log: logger('pods') });
+  const podManager = new CriPodManager({ runtime: node.runtime, dataDir: flags.dataDir, nodeName: id.nodeName, hostIP: internalIp(os.networkInterfaces()), runtimeName, containerd: node.containerd, log: logger('pods') });
   // Pods kept on disk run (and restart) before, and without, any control plane.
   await podManager.startLocal();
   try {

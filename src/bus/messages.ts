@@ -263,6 +263,49 @@ export const podExecReplySchema = z.discriminatedUnion('ok', [
 ]);
 export type PodExecReply = z.infer<typeof podExecReplySchema>;
 
+// ---- exec sessions (stdin and/or a terminal: a stream both ways until the process ends) ---
+
+/** A session id is one subject token: letters, digits and dashes only. */
+const sessionId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/);
+
+export const execSessionOpenSchema = z.object({
+  v: v1,
+  ...podRef,
+  container: z.string().min(1).max(63),
+  command: z.array(z.string().max(64 * 1024)).min(1).max(1024),
+  tty: z.boolean(),
+  session: sessionId,
+});
+export type ExecSessionOpen = z.infer<typeof execSessionOpenSchema>;
+
+export const execSessionOpenReplySchema = z.discriminatedUnion('ok', [
+  z.object({ v: v1, ok: z.literal(true) }),
+  z.object({ v: v1, ok: z.literal(false), error: z.object({ reason: z.enum(['NotFound', 'BadRequest', 'InternalError']), message: z.string().max(4096) }) }),
+]);
+export type ExecSessionOpenReply = z.infer<typeof execSessionOpenReplySchema>;
+
+/** Base64 of at most 256 KiB of a stream. */
+const streamData = z.string().max(350 * 1024);
+
+/** Control plane → node. `keepalive` tells the node its peer is still there. */
+export const execSessionInputSchema = z.discriminatedUnion('kind', [
+  z.object({ v: v1, kind: z.literal('stdin'), data: streamData }),
+  z.object({ v: v1, kind: z.literal('resize'), cols: z.number().int().min(1).max(10_000), rows: z.number().int().min(1).max(10_000) }),
+  z.object({ v: v1, kind: z.literal('eof') }),
+  z.object({ v: v1, kind: z.literal('close') }),
+  z.object({ v: v1, kind: z.literal('keepalive') }),
+]);
+export type ExecSessionInput = z.infer<typeof execSessionInputSchema>;
+
+/** Node → control plane; `exit` or `error` ends the session. */
+export const execSessionOutputSchema = z.discriminatedUnion('kind', [
+  z.object({ v: v1, kind: z.enum(['stdout', 'stderr']), data: streamData }),
+  z.object({ v: v1, kind: z.literal('exit'), exitCode: z.number().int() }),
+  z.object({ v: v1, kind: z.literal('error'), message: z.string().max(4096) }),
+  z.object({ v: v1, kind: z.literal('keepalive') }),
+]);
+export type ExecSessionOutput = z.infer<typeof execSessionOutputSchema>;
+
 export const codecs = {
   clusterInfoRequest: jsonCodec('ClusterInfoRequest', clusterInfoRequestSchema),
   clusterInfoReply: jsonCodec('ClusterInfoReply', clusterInfoReplySchema),
@@ -279,6 +322,10 @@ export const codecs = {
   podLogReply: jsonCodec('PodLogReply', podLogReplySchema),
   podExecRequest: jsonCodec('PodExecRequest', podExecRequestSchema),
   podExecReply: jsonCodec('PodExecReply', podExecReplySchema),
+  execSessionOpen: jsonCodec('ExecSessionOpen', execSessionOpenSchema),
+  execSessionOpenReply: jsonCodec('ExecSessionOpenReply', execSessionOpenReplySchema),
+  execSessionInput: jsonCodec('ExecSessionInput', execSessionInputSchema),
+  execSessionOutput: jsonCodec('ExecSessionOutput', execSessionOutputSchema),
 };
 
 export function bootstrapFailure(reason: BootstrapErrorReason, message: string): BootstrapError {

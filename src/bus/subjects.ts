@@ -7,7 +7,7 @@ const root = 'skiff';
 /** What a node sends the control plane: `skiff.from.NODE.TOPIC`. */
 export type FromNodeTopic = 'status' | 'lease' | 'podstatus' | 'events' | 'podsync';
 /** What the control plane sends a node: `skiff.to.NODE.TOPIC`. */
-export type ToNodeTopic = 'resync' | 'pods' | 'logs' | 'exec';
+export type ToNodeTopic = 'resync' | 'pods' | 'logs' | 'exec' | 'session';
 
 /**
  * Node names are DNS subdomains, whose dots would split a NATS subject token. `_` is never in a
@@ -34,6 +34,11 @@ export const subjects = {
 
   toNode: (nodeName: string, topic: ToNodeTopic) => `${root}.to.${nodeToken(nodeName)}.${topic}`,
   toNodeAll: (nodeName: string) => `${root}.to.${nodeToken(nodeName)}.>`,
+
+  /** One interactive exec session: the control plane's input to the node... */
+  sessionToNode: (nodeName: string, session: string) => `${root}.to.${nodeToken(nodeName)}.session.${session}`,
+  /** ...and the node's output back. Both sit under the node's own subjects, so its permissions cover them. */
+  sessionFromNode: (nodeName: string, session: string) => `${root}.from.${nodeToken(nodeName)}.session.${session}`,
 
   /** Reply inbox of clients without a node identity (joiners): nats.js's default prefix. */
   defaultInboxPrefix: '_INBOX',

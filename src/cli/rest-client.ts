@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type { Duplex } from 'node:stream';
 import { ApiError, httpCodeOf, type Status, type StatusReason } from '../api/errors.js';
 import type { ResolvedClientConfig } from '../api/kubeconfig.js';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
@@ -197,6 +198,38 @@ export class RestClient {
     const code = res.statusCode ?? 0;
     if (code >= 300) throw errorFromBody(code, body);
     return (body ? JSON.parse(body) : {}) as T;
+  }
+
+  /**
+   * `POST path` upgraded to `protocol` (Connection: Upgrade); resolves with the raw connection.
+   * A refusal arrives as an ordinary response with a Status body and becomes its ApiError.
+   */
+  upgrade(path: string, protocol: string): Promise<Duplex> {
+    const mod = this.url.protocol === 'https:' ? https : http;
+    return new Promise((resolvePromise, reject) => {
+      const req = mod.request({
+        protocol: this.url.protocol,
+        hostname: this.url.hostname.replace(/^\[|\]$/g, ''),
+        port: this.url.port,
+        path: `${this.url.pathname.replace(/\/$/, '')}${path}`,
+        method: 'POST',
+        // Its own connection: an upgraded socket leaves HTTP and never returns to a pool.
+        agent: false,
+        ca: this.cfg.caPem,
+        cert: this.cfg.certPem,
+        key: this.cfg.keyPem,
+        headers: { connection: 'Upgrade', upgrade: protocol },
+      });
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length) socket.unshift(head);
+        resolvePromise(socket);
+      });
+      req.on('response', (res) => {
+        readBody(res).then((body) => reject(errorFromBody(res.statusCode ?? 0, body)), reject);
+      });
+      req.on('error', (e) => reject(this.networkError(e)));
+      req.end();
+    });
   }
 
   private open(method: string, path: string, opts: RequestOptions, timeout: boolean): Promise<http.IncomingMessage> {

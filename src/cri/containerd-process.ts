@@ -3,6 +3,7 @@
 // The child is restarted with backoff if it dies. stop() ends containerd only: pods keep running
 // under their containerd-shim processes, and the next containerd on the same data directory
 // picks them up again, as a containerd restart does under kubelet.
+import { CRI_NAMESPACE } from './image-import.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,6 +47,8 @@ export interface ManagedContainerd {
   readonly configPath: string;
   readonly logPath: string;
   readonly snapshotter: 'overlayfs' | 'native';
+  /** runc's state for the CRI namespace (`runc --root`). */
+  readonly runcRoot: string;
   /** Whether the CRI plugin was told to keep oom_score_adj at or above containerd's own. */
   readonly restrictOomScoreAdj: boolean;
   /** The running containerd's pid, undefined while it is restarting or after stop. */
@@ -347,6 +350,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<ManagedC
     configPath,
     logPath,
     snapshotter,
+    runcRoot: join(stateDir, 'runc', CRI_NAMESPACE),
     restrictOomScoreAdj,
     pid: () => child?.pid,
     connect,

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, errors } from '../api/errors.js';
+import { EXEC_STREAM_PROTOCOL } from '../api/exec-stream.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { AdmissionChain } from './admission.js';
@@ -13,6 +15,7 @@ import { DryRunStore } from './dry-run-store.js';
 import { ResourceHandlers, type DeleteOptions } from './handlers.js';
 import { patchTypeOf } from './patch.js';
 import { parsePodExecQuery, type PodExecResult } from './pod-exec.js';
+import type { ExecSessionQuery } from './pod-exec-session.js';
 import { parsePodLogQuery, type PodLogQuery } from './pod-logs.js';
 import { matchRoute, type ResourceRoute, type Route } from './routes.js';
 import { handleTokenRoute, isTokenRoute, type TokenApi } from './token-routes.js';
@@ -41,6 +44,12 @@ export type PodLogServer = (res: ServerResponse, namespace: string, name: string
 /** Runs a command in a pod's container (pods/NAME/exec, no terminal). */
 export type PodExecServer = (namespace: string, name: string, query: { container?: string; command: string[] }) => Promise<PodExecResult>;
 
+/**
+ * Starts an interactive exec (pods/NAME/exec upgraded to the exec stream); resolves with what
+ * takes over the connection once the node has started the process.
+ */
+export type ExecSessionServer = (namespace: string, name: string, query: ExecSessionQuery) => Promise<(socket: Duplex) => void>;
+
 const isTrue = (v: string | null) => v === '1' || v === 'true';
 
 export class ApiServer {
@@ -53,6 +62,7 @@ export class ApiServer {
   private tokenApi: TokenApi | undefined;
   private podLogs: PodLogServer | undefined;
   private podExec: PodExecServer | undefined;
+  private execSessions: ExecSessionServer | undefined;
   private address = '';
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -77,6 +87,12 @@ export class ApiServer {
       },
     );
     this.server.on('tlsClientError', (e) => this.log.debug({ err: e }, 'TLS handshake failed'));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.handleUpgrade(req, socket, head).catch((e) => {
+        this.log.error({ err: e, path: req.url }, 'upgrade handling failed');
+        socket.destroy();
+      });
+    });
   }
 
   /** Bootstrap token routes go live once the NATS plane that owns the tokens is up. */
@@ -91,6 +107,10 @@ export class ApiServer {
 
   setPodExecServer(serve: PodExecServer | undefined): void {
     this.podExec = serve;
+  }
+
+  setExecSessionServer(serve: ExecSessionServer | undefined): void {
+    this.execSessions = serve;
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -171,6 +191,31 @@ export class ApiServer {
       this.sendError(res, e, method, url.pathname);
     } finally {
       this.log.debug({ method, path: url.pathname, status: res.statusCode, ms: Date.now() - started }, 'request');
+    }
+  }
+
+  /** `exec` with stdin or a terminal: the one request Skiff upgrades to a stream. */
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    socket.on('error', (e) => this.log.debug({ err: e }, 'upgraded connection failed'));
+    try {
+      const route = matchRoute(url.pathname);
+      if (!userFromSocket(req.socket as TLSSocket)) throw errors.unauthorized('Unauthorized: present a client certificate signed by the cluster CA (the one in admin.kubeconfig)');
+      if (route?.type !== 'podExec') throw errors.badRequest(`${url.pathname} cannot be upgraded; only pods/NAME/exec can`);
+      const protocol = String(req.headers.upgrade ?? '').toLowerCase();
+      if (protocol !== EXEC_STREAM_PROTOCOL) throw errors.badRequest(`upgrade protocol ${JSON.stringify(protocol)} is not supported; use ${EXEC_STREAM_PROTOCOL}`);
+      if (!isTrue(url.searchParams.get('stdin'))) throw errors.badRequest('an upgraded exec streams stdin: set stdin=true, or exec without upgrading');
+      if (!this.execSessions) throw errors.unavailable('exec goes through the NATS plane, which is not running yet; retry in a moment');
+      const { container, command } = parsePodExecQuery(url.searchParams);
+      const attach = await this.execSessions(route.namespace, route.name, { container, command, tty: isTrue(url.searchParams.get('tty')) });
+      socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: ${EXEC_STREAM_PROTOCOL}\r\nConnection: Upgrade\r\n\r\n`);
+      if (head.length) socket.unshift(head);
+      attach(socket);
+    } catch (e) {
+      const err = e instanceof ApiError ? e : errors.internal('an internal error occurred on the server; its log has the details');
+      if (!(e instanceof ApiError)) this.log.error({ err: e, path: url.pathname }, 'exec upgrade failed');
+      const body = JSON.stringify(err.toStatus());
+      socket.end(`HTTP/1.1 ${err.code} ${err.reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
     }
   }
 

@@ -18,6 +18,7 @@ import { natsPlanePki } from './nats-pki.js';
 import { startNatsPlane, type NatsPlane } from './nats-plane.js';
 import { startPodDispatch } from './pod-dispatch.js';
 import { execInPod } from './pod-exec.js';
+import { openExecSession } from './pod-exec-session.js';
 import { servePodLogs } from './pod-logs.js';
 
 // `ctl server`'s process: PKI, store, the HTTPS API and the admin kubeconfig, started in that
@@ -136,6 +137,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     cleanups.push(() => api.setPodLogServer(undefined));
     api.setPodExecServer((namespace, name, query) => execInPod({ nc: nats.nc, store }, namespace, name, query));
     cleanups.push(() => api.setPodExecServer(undefined));
+    api.setExecSessionServer((namespace, name, query) => openExecSession({ nc: nats.nc, store, log: logger('exec') }, namespace, name, query));
+    cleanups.push(() => api.setExecSessionServer(undefined));
 
     if (opts.scheduler !== false) {
       const scheduler = startScheduler(store, { log: logger('scheduler') });

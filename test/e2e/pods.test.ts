@@ -1,54 +1,33 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { randomBytes, randomInt } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { importImage } from '../../src/cri/image-import.js';
-import { testImages } from '../../src/cri/local-images.js';
-import { writeOciArchive } from '../../src/cri/oci-image.js';
-import { fixture, freePort, sleep, TestCluster, type CtlProcess } from './harness.js';
+import { startTestNode, type TestNode } from './agent-node.js';
+import { ctlPath, fixture, sleep, TestCluster } from './harness.js';
 
 // Pods end to end on real containerd: `ctl server`, one agent joined with `ctl join`, and the
 // busybox test image imported into that agent's containerd, all driven through `ctl`.
 
-const nodeName = 'e2e-pods';
-const bridge = `sk${randomBytes(4).toString('hex')}`;
 let cluster: TestCluster;
-let agent: CtlProcess | undefined;
+let node: TestNode | undefined;
 let manifests: string;
 const created = new Set<string>();
 
 before(async () => {
-  const natsPort = await freePort();
-  cluster = await TestCluster.start({ serverArgs: ['--nats-port', String(natsPort)] });
+  cluster = await TestCluster.start();
   manifests = cluster.tempDir('pods-manifests');
-  const token = await cluster.ctl(['token', 'create', '--description', 'e2e pods', '--print-join-command']);
-  assert.equal(token.code, 0, token.stderr);
-  const dataDir = cluster.tempDir('agent-pods');
-  agent = cluster.spawnCtl([
-    ...token.stdout.trim().split(' ').slice(1),
-    ...['--node-name', nodeName, '--data-dir', dataDir, '--node-status-update-frequency', '500ms'],
-    ...['--cni-bridge', bridge, '--pod-cidr', `10.88.${randomInt(0, 256)}.0/24`],
-  ]);
-  await waitFor('the node to be Ready', 60_000, async () => {
-    const r = await cluster.ctl(['get', 'node', nodeName, '--no-headers']);
-    return /\sReady\s/.test(r.stdout);
-  });
-  const archive = join(manifests, 'images.tar');
-  await writeOciArchive(await testImages(), archive);
-  const config = readFileSync(join(dataDir, 'containerd', 'config.toml'), 'utf8');
-  const snapshotter = /^\s*snapshotter\s*=\s*"([^"]+)"/m.exec(config)?.[1] ?? 'overlayfs';
-  await importImage(join(dataDir, 'containerd', 'containerd.sock'), archive, { snapshotter });
+  node = await startTestNode(cluster, 'e2e-pods');
 });
 
 after(async () => {
   // Pods go first, through the agent, so no container outlives the test.
   for (const name of created) await cluster?.ctl(['delete', 'pod', name, '--grace-period', '1'], { timeoutMs: 60_000 }).catch(() => undefined);
   if (cluster) await waitFor('every pod to be gone', 60_000, async () => (await cluster.ctl(['get', 'pods', '--no-headers'])).stdout.trim() === '').catch(() => undefined);
-  await agent?.stop();
+  await node?.agent.stop();
   await cluster?.stop();
-  spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+  node?.removeBridge();
 });
 
 async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
@@ -57,7 +36,7 @@ async function waitFor(what: string, timeoutMs: number, check: () => Promise<boo
     if (await check()) return;
     await sleep(250);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagent:\n${agent?.stderr.slice(-3000)}`);
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagent:\n${node?.agent.stderr.slice(-3000)}`);
 }
 
 async function apply(name: string, yaml: string): Promise<void> {
@@ -195,6 +174,59 @@ test('ctl exec prints the command output and exits with its exit code', { timeou
   assert.equal(defaulted.code, 0, defaulted.stderr);
   assert.match(defaulted.stderr, /Defaulted container "myapp-container" out of: myapp-container, second-app/);
   assert.equal(defaulted.stdout, 'in the first\n');
+});
+
+test('ctl exec -i streams stdin to the command and ends its input at EOF', { timeout: 60_000 }, async () => {
+  await apply('shell', onePod('shell', 'Always', 'sleep 3600'));
+  await waitStatus('shell', 'Running');
+  const cat = await cluster.ctl(['exec', '-i', 'shell', '--', 'cat'], { stdin: 'first line\nsecond line\n' });
+  assert.equal(cat.code, 0, `cat ends when stdin does: ${cat.stderr}`);
+  assert.equal(cat.stdout, 'first line\nsecond line\n');
+  const script = await cluster.ctl(['exec', '-i', 'shell', '--', 'sh'], { stdin: 'echo piped-$((2+3))\necho to-err >&2\nexit 3\n' });
+  assert.equal(script.code, 3, script.stderr);
+  assert.equal(script.stdout, 'piped-5\n');
+  assert.match(script.stderr, /^to-err\ncommand terminated with exit code 3\n$/);
+  const notTty = await cluster.ctl(['exec', '-it', 'shell', '--', 'echo', 'plain'], { stdin: '' });
+  assert.equal(notTty.code, 0, notTty.stderr);
+  assert.match(notTty.stderr, /Unable to use a TTY - input is not a terminal/);
+  assert.equal(notTty.stdout, 'plain\n');
+  const missing = await cluster.ctl(['exec', '-i', 'shell', '-c', 'nope', '--', 'sh'], { stdin: '' });
+  assert.equal(missing.code, 1, 'an unknown container is refused before the stream starts');
+  assert.match(missing.stderr, /container nope is not valid for pod shell/);
+});
+
+test('ctl exec -it is an interactive terminal: typed input, window resize, the exit code (driven through tmux)', { timeout: 90_000 }, async () => {
+  await apply('shell', onePod('shell', 'Always', 'sleep 3600'));
+  await waitStatus('shell', 'Running');
+  // A tmux server of our own (-L), ended at the end of the test.
+  const socketName = `skiff-e2e-${randomBytes(4).toString('hex')}`;
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socketName, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  const screen = () => tmux('capture-pane', '-p', '-t', 'exec').stdout ?? '';
+  const waitScreen = async (pattern: RegExp, what: string) => {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (pattern.test(screen())) return;
+      await sleep(200);
+    }
+    assert.fail(`the terminal never showed ${what} (${pattern}); it shows:\n${screen()}\nserver log:\n${cluster.log.slice(-2000)}`);
+  };
+  const command = `${process.execPath} ${ctlPath} --kubeconfig ${cluster.kubeconfig} exec -it shell -- sh; echo EXIT=$?; sleep 600`;
+  const started = tmux('new-session', '-d', '-s', 'exec', '-x', '120', '-y', '40', command);
+  assert.equal(started.status, 0, `tmux started: ${started.stderr}`);
+  try {
+    await waitScreen(/^\/ # ?$/m, 'the shell prompt');
+    tmux('send-keys', '-t', 'exec', 'echo tty-$((6*7)); tty', 'Enter');
+    await waitScreen(/^tty-42$/m, 'the command output');
+    assert.match(screen(), /^\/dev\/pts\/\d+$/m, 'the shell has a terminal');
+    tmux('resize-window', '-t', 'exec', '-x', '100', '-y', '30');
+    await sleep(500);
+    tmux('send-keys', '-t', 'exec', 'stty size', 'Enter');
+    await waitScreen(/^30 100$/m, 'the new window size');
+    tmux('send-keys', '-t', 'exec', 'exit 4', 'Enter');
+    await waitScreen(/^EXIT=4$/m, 'ctl exiting with the shell exit code');
+  } finally {
+    tmux('kill-server');
+  }
 });
 
 test('the second app container reaches the first on 127.0.0.1: one network namespace per pod', { timeout: 60_000 }, async () => {

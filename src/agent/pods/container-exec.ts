@@ -10,15 +10,23 @@ export const maxOutputBytes = 320 * 1024;
 
 const failure = (reason: 'NotFound' | 'BadRequest' | 'InternalError', message: string): PodExecReply => ({ v: 1, ok: false, error: { reason, message } });
 
-export async function execInContainer(runtime: CriRuntime, req: PodExecRequest): Promise<PodExecReply> {
+/** The id of the pod's newest running instance of `container` (a restarted one leaves older ones behind). */
+export async function findRunningContainer(runtime: CriRuntime, podUid: string, container: string): Promise<string | undefined> {
   const containers = await runtime.listContainers({
     state: { state: 'CONTAINER_RUNNING' },
-    labelSelector: { [labels.podUid]: req.uid, [labels.containerName]: req.container },
+    labelSelector: { [labels.podUid]: podUid, [labels.containerName]: container },
   });
-  const newest = containers.sort((a, b) => b.createdAt - a.createdAt)[0];
-  if (!newest) return failure('BadRequest', `unable to upgrade connection: container not found ("${req.container}")`);
+  return containers.sort((a, b) => b.createdAt - a.createdAt)[0]?.id;
+}
+
+/** The kubelet's words when the container to exec in is not running. */
+export const containerNotFound = (container: string) => `unable to upgrade connection: container not found ("${container}")`;
+
+export async function execInContainer(runtime: CriRuntime, req: PodExecRequest): Promise<PodExecReply> {
+  const id = await findRunningContainer(runtime, req.uid, req.container);
+  if (!id) return failure('BadRequest', containerNotFound(req.container));
   try {
-    const r = await runtime.execSync(newest.id, req.command, req.timeoutSeconds);
+    const r = await runtime.execSync(id, req.command, req.timeoutSeconds);
     const truncated = r.stdout.length > maxOutputBytes || r.stderr.length > maxOutputBytes;
     return {
       v: 1,

@@ -6,11 +6,13 @@ import { receive } from '../../bus/codec.js';
 import { codecs } from '../../bus/messages.js';
 import { subjects } from '../../bus/subjects.js';
 import type { CriRuntime } from '../../cri/runtime.js';
+import { startTaskExec } from '../../cri/task-exec.js';
 import type { DNSConfig } from '../../cri/types.js';
 import type { Logger } from '../../log/logger.js';
 import type { AgentContext, PodManager } from '../agent.js';
 import { Backoff } from './backoff.js';
 import { execInContainer } from './container-exec.js';
+import { ExecSessions } from './exec-sessions.js';
 import { readContainerLog } from './container-logs.js';
 import { parseResolvConf } from './cri-config.js';
 import { labels, managedSelector } from './labels.js';
@@ -38,6 +40,8 @@ export interface CriPodManagerOptions {
   backoff?: Backoff;
   /** containerID scheme; default `containerd`. */
   runtimeName?: string;
+  /** containerd's socket and runc state, for `ctl exec -i/-it`; without them only ExecSync works. */
+  containerd?: { address: string; runcRoot: string };
 }
 
 export class CriPodManager implements PodManager {
@@ -53,6 +57,7 @@ export class CriPodManager implements PodManager {
   private sub: Subscription | undefined;
   private logSub: Subscription | undefined;
   private execSub: Subscription | undefined;
+  private readonly execSessions: ExecSessions;
   private nc: NatsConnection | undefined;
   private localStarted = false;
   private stopped = false;
@@ -69,6 +74,7 @@ export class CriPodManager implements PodManager {
       opts.log.warn({ path: opts.resolvConfPath ?? '/etc/resolv.conf' }, 'no resolv.conf: pods get no DNS servers');
     }
     this.dns = parseResolvConf(resolv);
+    this.execSessions = new ExecSessions({ nodeName: opts.nodeName, runtime: opts.runtime, containerd: opts.containerd, startProcess: startTaskExec, log: opts.log });
   }
 
   /** Status changes as they are computed (tests and the agent's own metrics listen here). */
@@ -121,6 +127,8 @@ export class CriPodManager implements PodManager {
           .catch((e) => this.opts.log.warn({ err: e }, 'answering an exec request failed'));
       },
     });
+    // `ctl exec -i/-it`: a process streaming both ways through a session.
+    this.execSessions.start(ctx.nc);
     this.reporter.connect(ctx.nc);
     this.requestPods('connected');
   }
@@ -137,6 +145,7 @@ export class CriPodManager implements PodManager {
     this.sub?.unsubscribe();
     this.logSub?.unsubscribe();
     this.execSub?.unsubscribe();
+    this.execSessions.stop();
     for (const w of this.workers.values()) w.stop();
     this.reporter.close();
     await this.saving;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { connectRuntime } from '../../cri/client.js';
 import { startContainerd, type ManagedContainerd } from '../../cri/containerd-process.js';
 import { ensurePauseImage, PAUSE_IMAGE } from '../../cri/local-images.js';
+import { CRI_NAMESPACE } from '../../cri/image-import.js';
 import type { CriRuntime } from '../../cri/runtime.js';
 import type { Logger } from '../../log/logger.js';
 
@@ -32,6 +33,8 @@ export interface NodeRuntime {
   runtime: CriRuntime;
   /** Set when the agent runs its own containerd. */
   managed?: ManagedContainerd;
+  /** How to reach containers beside CRI (interactive exec), when the runtime is containerd. */
+  containerd?: { address: string; runcRoot: string };
   /** `containerd://1.6.20`, as Node.status.nodeInfo.containerRuntimeVersion shows it. */
   version(): Promise<string>;
   /** Closes the client and stops the agent's own containerd; containers keep running. */
@@ -54,6 +57,7 @@ export async function startNodeRuntime(opts: NodeRuntimeOptions): Promise<NodeRu
   return {
     runtime,
     managed: m,
+    containerd: m ? { address: m.address, runcRoot: m.runcRoot } : await externalContainerd(runtime, opts.containerRuntimeEndpoint),
     async version() {
       const v = await runtime.version().catch(() => undefined);
       return v ? `${v.runtimeName}://${v.runtimeVersion}` : 'containerd://unknown';
@@ -63,4 +67,11 @@ export async function startNodeRuntime(opts: NodeRuntimeOptions): Promise<NodeRu
       await m?.stop();
     },
   };
+}
+
+/** An existing containerd keeps runc's state where its defaults put it. */
+async function externalContainerd(runtime: CriRuntime, endpoint: string | undefined): Promise<NodeRuntime['containerd']> {
+  const v = await runtime.version().catch(() => undefined);
+  if (!endpoint || v?.runtimeName !== 'containerd') return undefined;
+  return { address: endpoint, runcRoot: `/run/containerd/runc/${CRI_NAMESPACE}` };
 }

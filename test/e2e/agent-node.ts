@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { importImage } from '../../src/cri/image-import.js';
+import { testImages } from '../../src/cri/local-images.js';
+import { writeOciArchive } from '../../src/cri/oci-image.js';
+import { sleep, type CtlProcess, type TestCluster } from './harness.js';
+
+// One real node for end-to-end tests: an agent joined with `ctl join` (its own containerd, CNI
+// bridge and pod subnet), Ready, with the busybox test images imported into its containerd.
+
+export interface TestNode {
+  name: string;
+  dataDir: string;
+  bridge: string;
+  /** The agent's containerd socket. */
+  socket: string;
+  agent: CtlProcess;
+  /** Starts `ctl agent` again on the same data dir (after the first one was stopped or killed). */
+  restart(): CtlProcess;
+  /** Removes the CNI bridge; call after the agent and its pods are gone. */
+  removeBridge(): void;
+}
+
+export async function startTestNode(cluster: TestCluster, name: string): Promise<TestNode> {
+  const token = await cluster.ctl(['token', 'create', '--description', `e2e ${name}`, '--print-join-command']);
+  assert.equal(token.code, 0, token.stderr);
+  const dataDir = cluster.tempDir(`agent-${name}`);
+  const bridge = `sk${randomBytes(4).toString('hex')}`;
+  const agent = cluster.spawnCtl([
+    ...token.stdout.trim().split(' ').slice(1),
+    ...['--node-name', name, '--data-dir', dataDir, '--node-status-update-frequency', '500ms'],
+    ...['--cni-bridge', bridge, '--pod-cidr', `10.88.${randomInt(0, 256)}.0/24`],
+  ]);
+  await waitForNodeReady(cluster, name, () => agent.stderr);
+  const socket = join(dataDir, 'containerd', 'containerd.sock');
+  const archive = join(cluster.tempDir('images'), 'images.tar');
+  await writeOciArchive(await testImages(), archive);
+  const config = readFileSync(join(dataDir, 'containerd', 'config.toml'), 'utf8');
+  const snapshotter = /^\s*snapshotter\s*=\s*"([^"]+)"/m.exec(config)?.[1] ?? 'overlayfs';
+  await importImage(socket, archive, { snapshotter });
+  const node: TestNode = {
+    name,
+    dataDir,
+    bridge,
+    socket,
+    agent,
+    restart() {
+      node.agent = cluster.spawnCtl(['agent', '--data-dir', dataDir, '--node-status-update-frequency', '500ms']);
+      return node.agent;
+    },
+    removeBridge() {
+      spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
+    },
+  };
+  return node;
+}
+
+export async function waitForNodeReady(cluster: TestCluster, name: string, agentLog: () => string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const r = await cluster.ctl(['get', 'node', name, '--no-headers']);
+    if (/\sReady\s/.test(r.stdout)) return;
+    await sleep(250);
+  }
+  throw new Error(`node ${name} not Ready within ${timeoutMs} ms\n${cluster.log.slice(-3000)}\nagent:\n${agentLog().slice(-3000)}`);
+}
