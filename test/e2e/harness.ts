@@ -262,7 +262,16 @@ export class TestCluster {
 
   /** Stops the control plane and starts it again on the same data directory and port. */
   async restartServer(): Promise<void> {
+    await this.stopServer();
+    await this.startServer();
+  }
+
+  /** Stops the control plane (and its nats-server); the data directory stays for startServer(). */
+  async stopServer(): Promise<void> {
     await stopProcess(this.server);
+  }
+
+  async startServer(): Promise<void> {
     this.server = this.spawnServer();
     await this.waitReady(this.opts.startTimeoutMs ?? 30_000);
   }

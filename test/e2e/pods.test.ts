@@ -176,7 +176,7 @@ test('ctl exec prints the command output and exits with its exit code', { timeou
   assert.equal(defaulted.stdout, 'in the first\n');
 });
 
-test('ctl exec -i streams stdin to the command and ends its input at EOF', { timeout: 60_000 }, async () => {
+test('ctl exec -i streams stdin to the command and ends its input at EOF', { timeout: 150_000 }, async () => {
   await apply('shell', onePod('shell', 'Always', 'sleep 3600'));
   await waitStatus('shell', 'Running');
   const cat = await cluster.ctl(['exec', '-i', 'shell', '--', 'cat'], { stdin: 'first line\nsecond line\n' });
