@@ -4,6 +4,7 @@
 // under their containerd-shim processes, and the next containerd on the same data directory
 // picks them up again, as a containerd restart does under kubelet.
 import { CRI_NAMESPACE } from './image-import.js';
+import { registryAuthToml, registryHostsFiles, type Registries } from './registries.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,6 +37,8 @@ export interface ContainerdOptions {
   startTimeoutMs?: number;
   /** Restart containerd when it dies. Default true. */
   restart?: boolean;
+  /** Mirrors, TLS and credentials for registries (k3s's registries.yaml). */
+  registries?: Registries;
 }
 
 export interface ManagedContainerd {
@@ -98,6 +101,9 @@ export interface ContainerdConfigInput {
   snapshotter: string;
   restrictOomScoreAdj: boolean;
   logLevel: string;
+  /** containerd's hosts.toml directory (registry mirrors and TLS). */
+  registryConfigPath: string;
+  registries?: Registries;
 }
 
 /** containerd's config.toml (version 2 schema, containerd 1.5 to 1.7). */
@@ -140,11 +146,24 @@ export function containerdConfig(c: ContainerdConfigInput): string {
     `    bin_dir = ${q(c.cniBinDir)}`,
     `    conf_dir = ${q(c.cniConfDir)}`,
     '    max_conf_num = 1',
+    `  [${cri}.registry]`,
+    `    config_path = ${q(c.registryConfigPath)}`,
+    ...(c.registries ? registryAuthToml(c.registries, cri) : []),
     '',
     '[plugins."io.containerd.internal.v1.opt"]',
     `  path = ${q(join(c.dataDir, 'opt'))}`,
     '',
   ].join('\n');
+}
+
+/** Replaces the hosts.toml tree, so a registry removed from the file stops being mirrored. */
+function writeRegistryHosts(dir: string, registries: Registries | undefined): void {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const [name, toml] of registryHostsFiles(registries ?? {})) {
+    mkdirSync(join(dir, name), { recursive: true });
+    writeFileSync(join(dir, name, 'hosts.toml'), toml, { mode: 0o600 });
+  }
 }
 
 /** The CNI network name of a node's bridge; CNI labels its iptables rules with it. */
@@ -251,8 +270,10 @@ export async function startContainerd(opts: ContainerdOptions): Promise<ManagedC
   const snapshotter = opts.snapshotter ?? (overlaySupported(dataDir) ? 'overlayfs' : 'native');
   const restrictOomScoreAdj = needsRestrictOomScoreAdj();
 
+  const registryConfigPath = join(dataDir, 'certs.d');
+  writeRegistryHosts(registryConfigPath, opts.registries);
   writeFileSync(configPath, containerdConfig({
-    dataDir, stateDir, socket, cniConfDir, snapshotter, restrictOomScoreAdj,
+    dataDir, stateDir, socket, cniConfDir, snapshotter, restrictOomScoreAdj, registryConfigPath, registries: opts.registries,
     cniBinDir: opts.cniBinDir ?? '/usr/lib/cni',
     sandboxImage: opts.sandboxImage,
     logLevel: opts.logLevel ?? 'info',

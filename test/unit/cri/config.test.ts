@@ -23,6 +23,7 @@ const input = {
   snapshotter: 'native',
   restrictOomScoreAdj: true,
   logLevel: 'info',
+  registryConfigPath: '/var/lib/skiff/containerd/certs.d',
 };
 
 test('containerd config keeps every path of the instance under its own directories', { timeout: 5_000 }, () => {
@@ -40,6 +41,7 @@ test('containerd config keeps every path of the instance under its own directori
     '    bin_dir = "/usr/lib/cni"',
     '    conf_dir = "/var/lib/skiff/containerd/cni/net.d"',
     '  path = "/var/lib/skiff/containerd/opt"',
+    '    config_path = "/var/lib/skiff/containerd/certs.d"',
   ]) assert.ok(toml.split('\n').includes(line), `config has: ${line}\n${toml}`);
   assert.match(containerdConfig({ ...input, restrictOomScoreAdj: false }), /^ {2}restrict_oom_score_adj = false$/m);
 });
