@@ -9,7 +9,8 @@ import { isApiError } from '../../src/api/errors.js';
 import { resolveResource } from '../../src/cli/kinds.js';
 import { sleep, TestCluster, type CtlResult } from './harness.js';
 
-const quick = { timeout: 60_000 };
+// Generous: every ctl run is a Node start, which takes seconds on a busy small machine.
+const quick = { timeout: 180_000 };
 
 function ok(r: CtlResult, what: string): void {
   assert.equal(r.code, 0, `${what} failed (${r.code}):\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
@@ -32,7 +33,7 @@ spec:
         image: busybox:1
 `;
 
-describe('workloads: Deployment, ReplicaSet and garbage collection through ctl', { timeout: 300_000 }, () => {
+describe('workloads: Deployment, ReplicaSet and garbage collection through ctl', { timeout: 600_000 }, () => {
   let cluster: TestCluster;
 
   before(async () => {
@@ -77,10 +78,15 @@ describe('workloads: Deployment, ReplicaSet and garbage collection through ctl',
     await until('no pods left', async () => (await names('pods')).length === 0);
   });
 
-  test('rollout status fails past the progress deadline or the timeout; the scale subresource; pause, resume and their errors', { timeout: 180_000 }, async () => {
+  test('rollout status fails past the progress deadline or the timeout; the scale subresource; pause, resume and their errors', quick, async () => {
     const file = join(cluster.tempDir('manifests'), 'stuck.yaml');
     writeFileSync(file, deployment.replace('name: web\n', 'name: stuck\n').replace('replicas: 2\n', 'replicas: 2\n  progressDeadlineSeconds: 2\n'));
     ok(await cluster.ctl(['apply', '-f', file]), 'apply');
+    await until('the stuck deployment to have its replica set', async () => (await names('rs')).some((n) => n.startsWith('replicaset.apps/stuck-')));
+    const all = await cluster.ctl(['get', 'all', '-A']);
+    ok(all, 'get all -A');
+    assert.match(all.stdout, /^NAMESPACE\s+NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\ndefault\s+deployment\.apps\/stuck\s+0\/2\s/m, `get all -A: namespace first, kind-prefixed names:\n${all.stdout}`);
+    assert.match(all.stdout, /^default\s+pod\/stuck-[a-z0-9]+-[a-z0-9]+\s+0\/1\s+Pending\s/m, `get all -A lists the pods:\n${all.stdout}`);
     // No node runs the pods, so the rollout cannot finish: first the timeout, then the deadline.
     const timedOut = await cluster.ctl(['rollout', 'status', 'deployment/stuck', '--timeout', '1s']);
     assert.equal(timedOut.code, 1, `a rollout that does not finish in time fails:\n${timedOut.stdout}${timedOut.stderr}`);
