@@ -39,7 +39,7 @@ export function rolloutCommand(): Command {
     new Command('status')
       .description('Show the status of the rollout; waits until it completes (exit 0) or fails')
       .argument('<resource...>', 'deployment/NAME, or deployment NAME')
-      .option('-w, --watch <bool>', 'watch the status until the rollout finishes; --watch=false prints it once', bool, true)
+      .option('--watch <bool>', 'watch the status until the rollout finishes; --watch=false prints it once', bool, true)
       .option('--timeout <duration>', 'give up waiting after this long, e.g. 5m (0: no limit)', parseDurationMs, 0)
       .action(
         eachTarget('ctl rollout status deployment/web', async (ctx, t, o) => {
