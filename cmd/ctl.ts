@@ -18,6 +18,9 @@ import { cordonCommand, uncordonCommand } from './commands/cordon.js';
 import { labelCommand } from './commands/label.js';
 import { taintCommand } from './commands/taint.js';
 import { drainCommand } from './commands/drain.js';
+import { scaleCommand } from './commands/scale.js';
+import { setCommand } from './commands/set.js';
+import { rolloutCommand } from './commands/rollout.js';
 
 const program = new Command('ctl')
   .description('Skiff: a small, Kubernetes-shaped container cluster. Client commands work like kubectl.')
@@ -32,6 +35,9 @@ const program = new Command('ctl')
   .addCommand(logsCommand())
   .addCommand(execCommand())
   .addCommand(apiResourcesCommand())
+  .addCommand(scaleCommand())
+  .addCommand(setCommand())
+  .addCommand(rolloutCommand())
   .addCommand(labelCommand())
   .addCommand(cordonCommand())
   .addCommand(uncordonCommand())

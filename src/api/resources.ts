@@ -14,6 +14,8 @@ export interface ResourceInfo {
   verbs: string[];
   /** Has a `/status` subresource whose writes do not touch spec. */
   hasStatus: boolean;
+  /** Has a `/scale` subresource (autoscaling/v1 Scale) that reads and writes spec.replicas. */
+  hasScale: boolean;
 }
 
 const allVerbs = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
@@ -25,6 +27,7 @@ function r(
   shortNames: string[],
   namespaced = true,
   hasStatus = true,
+  hasScale = false,
 ): ResourceInfo {
   return {
     kind,
@@ -36,6 +39,7 @@ function r(
     namespaced,
     verbs: allVerbs,
     hasStatus,
+    hasScale,
   };
 }
 
@@ -44,11 +48,11 @@ export const resources: readonly ResourceInfo[] = [
   r('Node', '', 'nodes', ['no'], false),
   r('Pod', '', 'pods', ['po']),
   r('Event', '', 'events', ['ev'], true, false),
-  r('ReplicationController', '', 'replicationcontrollers', ['rc']),
+  r('ReplicationController', '', 'replicationcontrollers', ['rc'], true, true, true),
   r('ResourceQuota', '', 'resourcequotas', ['quota']),
   r('LimitRange', '', 'limitranges', ['limits'], true, false),
-  r('Deployment', 'apps', 'deployments', ['deploy']),
-  r('ReplicaSet', 'apps', 'replicasets', ['rs']),
+  r('Deployment', 'apps', 'deployments', ['deploy'], true, true, true),
+  r('ReplicaSet', 'apps', 'replicasets', ['rs'], true, true, true),
   r('DaemonSet', 'apps', 'daemonsets', ['ds']),
   r('Job', 'batch', 'jobs', []),
   r('CronJob', 'batch', 'cronjobs', ['cj']),

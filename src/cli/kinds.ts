@@ -61,8 +61,11 @@ export interface ResourceTarget {
   names: string[];
 }
 
-/** kubectl's `all` category: the workload kinds, in the order kubectl prints them. */
-const allCategory = ['pods', 'replicationcontrollers', 'daemonsets', 'deployments', 'replicasets', 'jobs', 'cronjobs'];
+/**
+ * kubectl's `all` category: the workload kinds in the order kubectl prints them, which is
+ * discovery's: the core group, then apps, then batch (each group's resources alphabetical).
+ */
+const allCategory = ['pods', 'replicationcontrollers', 'daemonsets', 'deployments', 'replicasets', 'cronjobs', 'jobs'];
 
 /**
  * The positional arguments of get, describe and delete: `KIND [NAME...]`, `KIND1,KIND2`, or

@@ -122,6 +122,24 @@ export class RestClient {
     }).then((o) => withType(o, info));
   }
 
+  /** The autoscaling/v1 Scale of a Deployment, ReplicaSet or ReplicationController. */
+  getScale(info: ResourceInfo, namespace: string, name: string): Promise<KObject> {
+    return this.request<KObject>('GET', `${resourcePath(info, namespace, name)}/scale`);
+  }
+
+  /** Replaces the Scale; its metadata.resourceVersion, when set, makes this a compare-and-swap. */
+  updateScale(info: ResourceInfo, namespace: string, name: string, scale: KObject): Promise<KObject> {
+    return this.request<KObject>('PUT', `${resourcePath(info, namespace, name)}/scale`, { body: scale });
+  }
+
+  /** A merge patch of the Scale, e.g. `{spec: {replicas: 3}}`. */
+  patchScale(info: ResourceInfo, namespace: string, name: string, patch: unknown): Promise<KObject> {
+    return this.request<KObject>('PATCH', `${resourcePath(info, namespace, name)}/scale`, {
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
+  }
+
   /** Returns what the server answered: the object (still terminating) or a Success Status. */
   delete(info: ResourceInfo, namespace: string, name: string, opts: DeleteOptions = {}): Promise<KObject | Status> {
     return this.request<KObject | Status>('DELETE', resourcePath(info, namespace, name), {

@@ -130,6 +130,21 @@ export function recreateTargets(replicas: number, newRs: RsCounts, old: (RsCount
   return out;
 }
 
+/** Deployment annotations that are about the Deployment itself and so stay off its ReplicaSets. */
+const annotationsNotCopied = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  revisionAnnotation,
+  'deployment.kubernetes.io/revision-history',
+  'deployment.kubernetes.io/desired-replicas',
+  'deployment.kubernetes.io/max-replicas',
+  'deprecated.deployment.rollback.to',
+]);
+
+/** A new ReplicaSet carries the Deployment's other annotations (kubernetes.io/change-cause is what `rollout history` shows), as Kubernetes does. */
+function copiedAnnotations(d: Deployment): Record<string, string> {
+  return Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !annotationsNotCopied.has(k)));
+}
+
 const revisionOf = (rs: KObject) => Number(rs.metadata.annotations?.[revisionAnnotation] ?? 0) || 0;
 const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -246,7 +261,7 @@ export function deploymentController(opts: DeploymentControllerOptions): Control
     const rs: ReplicaSet = {
       apiVersion: 'apps/v1',
       kind: 'ReplicaSet',
-      metadata: { name, namespace: d.metadata.namespace, generation: 1, labels, annotations: { [revisionAnnotation]: String(revision) }, ownerReferences: [owner] },
+      metadata: { name, namespace: d.metadata.namespace, generation: 1, labels, annotations: { ...copiedAnnotations(d), [revisionAnnotation]: String(revision) }, ownerReferences: [owner] },
       spec: {
         replicas: 0,
         minReadySeconds: d.spec.minReadySeconds ?? 0,

@@ -16,7 +16,7 @@ export interface AdmissionRequest {
   /** '' for cluster-scoped kinds. */
   namespace: string;
   name: string;
-  subresource?: 'status';
+  subresource?: 'status' | 'scale';
   /** The object to be stored (for DELETE: the object being deleted). Plugins may change it. */
   object: KObject;
   /** The stored object, on UPDATE and DELETE. */

@@ -246,7 +246,18 @@ export class ApiServer {
       req.resume();
       return errors.methodNotAllowed(`${method} is not supported on ${url.pathname}${one ? '' : '; name an object in the path'}`);
     };
-    if (route.subresource === 'status' && !['GET', 'PUT', 'PATCH'].includes(method)) throw notAllowed();
+    if (route.subresource && !['GET', 'PUT', 'PATCH'].includes(method)) throw notAllowed();
+    if (route.subresource === 'scale') {
+      switch (method) {
+        case 'GET':
+          req.resume();
+          return { status: 200, body: await h.getScale(route) };
+        case 'PUT':
+          return { status: 200, body: await h.updateScale(route, await readJsonOrYaml(req), user) };
+        default:
+          return { status: 200, body: await h.patchScale(route, patchTypeOf(req.headers['content-type']), await readJson(req), user) };
+      }
+    }
     switch (method) {
       case 'GET':
         req.resume();

@@ -3,9 +3,10 @@ import { applyDefaults } from '../api/defaults.js';
 import { errors, isApiError } from '../api/errors.js';
 import { toMilli } from '../api/quantity.js';
 import { apiVersionOf, resources, type ResourceInfo } from '../api/resources.js';
-import { parseFieldSelector, parseSelector } from '../api/selector.js';
+import { parseFieldSelector, parseSelector, selectorFromLabelSelector } from '../api/selector.js';
 import type { KList, KObject } from '../api/types.js';
 import { validateObject } from '../api/validation.js';
+import { invalid as invalidField } from '../api/validation/field.js';
 import { orphanDependents } from '../controllers/garbage-collector.js';
 import type { Logger } from '../log/logger.js';
 import type { ObjectKey, Store } from '../store/store.js';
@@ -158,6 +159,34 @@ export class ResourceHandlers {
     });
   }
 
+  /** GET …/scale: the autoscaling/v1 Scale view of a workload's replicas. */
+  async getScale(route: ResourceRoute): Promise<KObject> {
+    return scaleOf(route.info, await this.get(route));
+  }
+
+  /** PUT …/scale: sets spec.replicas; the Scale's resourceVersion, when given, makes it a compare-and-swap. */
+  updateScale(route: ResourceRoute, body: unknown, user: UserInfo): Promise<KObject> {
+    return this.writeScale(route, user, () => checkScale(route, body));
+  }
+
+  /** PATCH …/scale: the patch applies to the Scale view, then spec.replicas takes its result. */
+  patchScale(route: ResourceRoute, type: PatchType, patch: unknown, user: UserInfo): Promise<KObject> {
+    return this.writeScale(route, user, (current) => checkScale(route, applyPatch(type, scaleOf(route.info, current), patch)));
+  }
+
+  private async writeScale(route: ResourceRoute, user: UserInfo, scaleFor: (current: KObject) => { replicas: number; resourceVersion?: string }): Promise<KObject> {
+    const updated = await this.store.guaranteedUpdate(this.key(route, route.name!), (current) => {
+      const scale = scaleFor(current);
+      if (scale.resourceVersion && scale.resourceVersion !== current.metadata.resourceVersion) {
+        throw errors.conflict(route.info.plural, route.name!, 'the object has been modified; please apply your changes to the latest version and try again');
+      }
+      const next = structuredClone(current);
+      next.spec = { ...(isPlainObject(next.spec) ? next.spec : {}), replicas: scale.replicas };
+      return this.prepareUpdate({ ...route, subresource: undefined }, next, current, user);
+    });
+    return scaleOf(route.info, updated);
+  }
+
   /**
    * Deletes at once, except a pod bound to a node, which is marked (deletionTimestamp) and goes
    * when its node has stopped it. Preconditions make it a compare-and-swap.
@@ -298,6 +327,38 @@ export class ResourceHandlers {
     if (deepEqual(obj, current)) return undefined;
     return obj;
   }
+}
+
+/** The autoscaling/v1 Scale of a Deployment, ReplicaSet or ReplicationController. */
+function scaleOf(info: ResourceInfo, obj: KObject): KObject {
+  const spec = (isPlainObject(obj.spec) ? obj.spec : {}) as { replicas?: number; selector?: unknown };
+  const status = (isPlainObject(obj.status) ? obj.status : {}) as { replicas?: number };
+  // A ReplicationController's selector is a plain label map; the others have a LabelSelector.
+  const raw = info.kind === 'ReplicationController' ? { matchLabels: spec.selector } : spec.selector;
+  const selector = isPlainObject(raw) ? selectorFromLabelSelector(raw).toString() : '';
+  const m = obj.metadata;
+  return {
+    apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
+    spec: { replicas: spec.replicas ?? 1 },
+    status: { replicas: status.replicas ?? 0, selector },
+  };
+}
+
+/** A Scale body as PUT or patched: a whole number of replicas, 0 or more. */
+function checkScale(route: ResourceRoute, body: unknown): { replicas: number; resourceVersion?: string } {
+  if (!isPlainObject(body)) throw errors.badRequest('the request body must be a Scale object (autoscaling/v1)');
+  if (body.kind !== undefined && body.kind !== 'Scale') throw errors.badRequest(`the object is a ${String(body.kind)} but this URL serves Scale (autoscaling/v1)`);
+  const meta = isPlainObject(body.metadata) ? body.metadata : {};
+  if (meta.name !== undefined && meta.name !== route.name) {
+    throw errors.badRequest(`the name of the object (${String(meta.name)}) does not match the name on the URL (${route.name})`);
+  }
+  const replicas = isPlainObject(body.spec) ? body.spec.replicas : undefined;
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+    throw errors.invalid('Scale', route.name!, [invalidField('spec.replicas', replicas, 'must be a whole number greater than or equal to 0')]);
+  }
+  return { replicas, resourceVersion: typeof meta.resourceVersion === 'string' && meta.resourceVersion ? meta.resourceVersion : undefined };
 }
 
 function prepareStatusForCreate(obj: KObject): void {

@@ -22,7 +22,7 @@ export interface ResourceRoute {
   /** Set for namespaced kinds addressed inside a namespace; absent means every namespace. */
   namespace?: string;
   name?: string;
-  subresource?: 'status';
+  subresource?: 'status' | 'scale';
 }
 
 export const openPaths = new Set(['/healthz', '/livez', '/readyz']);
@@ -70,7 +70,7 @@ export function matchRoute(pathname: string): Route | undefined {
   return undefined;
 }
 
-/** `[namespaces, NS, PLURAL, NAME?, status?]` or `[PLURAL, NAME?, status?]`. */
+/** `[namespaces, NS, PLURAL, NAME?, status|scale?]` or `[PLURAL, NAME?, status|scale?]`. */
 function matchResource(group: string, rest: string[]): ResourceRoute | undefined {
   const find = (plural: string) => resources.find((r) => r.group === group && r.plural === plural);
   if (rest[0] === 'namespaces' && rest.length >= 3) {
@@ -90,12 +90,12 @@ function matchResource(group: string, rest: string[]): ResourceRoute | undefined
 
 function finish(info: ResourceInfo, namespace: string | undefined, name: string | undefined, sub: string | undefined, extra: string[]): ResourceRoute | undefined {
   if (extra.length) return undefined;
-  if (sub !== undefined && (sub !== 'status' || !info.hasStatus)) return undefined;
+  if (sub !== undefined && !((sub === 'status' && info.hasStatus) || (sub === 'scale' && info.hasScale))) return undefined;
   return {
     type: 'resource',
     info,
     ...(namespace !== undefined ? { namespace } : {}),
     ...(name !== undefined ? { name } : {}),
-    ...(sub ? { subresource: 'status' as const } : {}),
+    ...(sub ? { subresource: sub as 'status' | 'scale' } : {}),
   };
 }

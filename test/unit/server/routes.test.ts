@@ -25,6 +25,14 @@ test('namespaces themselves: the object, its status, and the collection', { time
   assert.deepEqual(res('/api/v1/namespaces/team/status'), { plural: 'namespaces', type: 'resource', name: 'team', subresource: 'status' });
 });
 
+test('the scale subresource of the kinds that have replicas, and of no other', { timeout: 2_000 }, () => {
+  assert.deepEqual(res('/apis/apps/v1/namespaces/x/deployments/d/scale'), { plural: 'deployments', type: 'resource', namespace: 'x', name: 'd', subresource: 'scale' });
+  assert.deepEqual(res('/apis/apps/v1/namespaces/x/replicasets/r/scale'), { plural: 'replicasets', type: 'resource', namespace: 'x', name: 'r', subresource: 'scale' });
+  assert.deepEqual(res('/api/v1/namespaces/x/replicationcontrollers/r/scale'), { plural: 'replicationcontrollers', type: 'resource', namespace: 'x', name: 'r', subresource: 'scale' });
+  assert.equal(matchRoute('/api/v1/namespaces/x/pods/p/scale'), undefined, 'pods have no scale');
+  assert.equal(matchRoute('/apis/apps/v1/namespaces/x/daemonsets/d/scale'), undefined, 'daemon sets have no scale');
+});
+
 test('discovery and health routes', { timeout: 2_000 }, () => {
   assert.deepEqual(matchRoute('/api'), { type: 'coreVersions' });
   assert.deepEqual(matchRoute('/api/v1'), { type: 'resourceList', group: '', version: 'v1' });
