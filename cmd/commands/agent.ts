@@ -5,6 +5,7 @@ import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } f
 import { internalIp } from '../../src/agent/node-info.js';
 import { CriPodManager } from '../../src/agent/pods/manager.js';
 import { DEFAULT_CNI_BRIDGE, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
+import { DEFAULT_REGISTRIES_FILE, loadRegistries } from '../../src/agent/registries-file.js';
 import { runAgent } from '../../src/agent/run.js';
 import { CliError } from '../../src/cli/errors.js';
 import { processIo } from '../../src/cli/io.js';
@@ -23,6 +24,7 @@ export interface AgentFlags {
   containerRuntimeEndpoint?: string;
   podCidr?: string;
   cniBridge?: string;
+  privateRegistry?: string;
 }
 
 export function addAgentFlags(cmd: Command): Command {
@@ -34,7 +36,8 @@ export function addAgentFlags(cmd: Command): Command {
     )
     .option('--container-runtime-endpoint <endpoint>', "CRI socket of an existing runtime (unix:///run/containerd/containerd.sock); default: the agent runs its own containerd under --data-dir")
     .option('--pod-cidr <cidr>', "pod subnet of the agent's own containerd; default: a /24 in 10.42.0.0/16 chosen by the node name")
-    .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`);
+    .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`)
+    .option('--private-registry <file>', `registry mirrors, TLS and credentials in k3s's registries.yaml format (default ${DEFAULT_REGISTRIES_FILE} when it exists)`);
 }
 
 /** Runtime flags given now replace those saved; the saved ones apply when none are given. */
@@ -68,6 +71,7 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     containerRuntimeEndpoint: id.containerRuntimeEndpoint,
     podCidr: id.podCidr,
     cniBridge: id.cniBridge,
+    registries: loadRegistries(flags.privateRegistry),
     log: logger('node-runtime'),
   });
   const runtimeName = (await node.version()).split('://')[0];

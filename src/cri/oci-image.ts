@@ -37,7 +37,7 @@ export interface Platform {
   variant?: string;
 }
 
-interface Descriptor {
+export interface Descriptor {
   mediaType: string;
   digest: string;
   size: number;
@@ -116,7 +116,8 @@ export function splitReference(name: string): { repository: string; tag: string 
  * Writes one OCI image-layout tar holding `images` (sharing identical layer blobs) to `out`,
  * a file path or a writable stream.
  */
-export async function writeOciArchive(images: OciImage[], out: string | NodeJS.WritableStream, platform = hostPlatform()): Promise<void> {
+/** Every blob (layers, configs, manifests) by digest, and one manifest descriptor per image. */
+export function ociContent(images: OciImage[], platform = hostPlatform()): { blobs: Map<string, Buffer>; manifests: (Descriptor & { name: string })[] } {
   const blobs = new Map<string, Buffer>();
   const addBlob = (mediaType: string, data: Buffer): Descriptor => {
     const digest = sha256(data);
@@ -124,7 +125,7 @@ export async function writeOciArchive(images: OciImage[], out: string | NodeJS.W
     return { mediaType, digest, size: data.length };
   };
 
-  const manifests: Descriptor[] = images.map((image) => {
+  const manifests: (Descriptor & { name: string })[] = images.map((image) => {
     const { tag } = splitReference(image.name);
     const layers = image.layers.map((l) => addBlob(MEDIA_LAYER, l));
     const c = image.config;
@@ -155,8 +156,15 @@ export async function writeOciArchive(images: OciImage[], out: string | NodeJS.W
       ...addBlob(MEDIA_MANIFEST, Buffer.from(JSON.stringify(manifest))),
       annotations: { [ANNOTATION_CONTAINERD_NAME]: image.name, [ANNOTATION_OCI_REF_NAME]: tag },
       platform,
+      name: image.name,
     };
   });
+  return { blobs, manifests };
+}
+
+export async function writeOciArchive(images: OciImage[], out: string | NodeJS.WritableStream, platform = hostPlatform()): Promise<void> {
+  const { blobs, manifests: named } = ociContent(images, platform);
+  const manifests = named.map(({ name: _name, ...d }) => d);
 
   const pack = tar.pack();
   const sink = typeof out === 'string' ? createWriteStream(out) : out;

@@ -24,7 +24,8 @@ export interface TestNode {
   removeBridge(): void;
 }
 
-export async function startTestNode(cluster: TestCluster, name: string): Promise<TestNode> {
+/** `extraArgs` go to `ctl join` (and to the agent after restart()). */
+export async function startTestNode(cluster: TestCluster, name: string, extraArgs: string[] = []): Promise<TestNode> {
   const token = await cluster.ctl(['token', 'create', '--description', `e2e ${name}`, '--print-join-command']);
   assert.equal(token.code, 0, token.stderr);
   const dataDir = cluster.tempDir(`agent-${name}`);
@@ -33,6 +34,7 @@ export async function startTestNode(cluster: TestCluster, name: string): Promise
     ...token.stdout.trim().split(' ').slice(1),
     ...['--node-name', name, '--data-dir', dataDir, '--node-status-update-frequency', '500ms'],
     ...['--cni-bridge', bridge, '--pod-cidr', `10.88.${randomInt(0, 256)}.0/24`],
+    ...extraArgs,
   ]);
   await waitForNodeReady(cluster, name, () => agent.stderr);
   const socket = join(dataDir, 'containerd', 'containerd.sock');
@@ -48,7 +50,7 @@ export async function startTestNode(cluster: TestCluster, name: string): Promise
     socket,
     agent,
     restart() {
-      node.agent = cluster.spawnCtl(['agent', '--data-dir', dataDir, '--node-status-update-frequency', '500ms']);
+      node.agent = cluster.spawnCtl(['agent', '--data-dir', dataDir, '--node-status-update-frequency', '500ms', ...extraArgs]);
       return node.agent;
     },
     removeBridge() {

@@ -4,6 +4,7 @@ import { connectRuntime } from '../../cri/client.js';
 import { startContainerd, type ManagedContainerd } from '../../cri/containerd-process.js';
 import { ensurePauseImage, PAUSE_IMAGE } from '../../cri/local-images.js';
 import { CRI_NAMESPACE } from '../../cri/image-import.js';
+import type { Registries } from '../../cri/registries.js';
 import type { CriRuntime } from '../../cri/runtime.js';
 import type { Logger } from '../../log/logger.js';
 
@@ -26,6 +27,8 @@ export interface NodeRuntimeOptions {
   containerRuntimeEndpoint?: string;
   podCidr?: string;
   cniBridge?: string;
+  /** For the agent's own containerd; an existing runtime keeps its own registry settings. */
+  registries?: Registries;
   log: Logger;
 }
 
@@ -45,10 +48,11 @@ export async function startNodeRuntime(opts: NodeRuntimeOptions): Promise<NodeRu
   let managed: ManagedContainerd | undefined;
   let runtime: CriRuntime;
   if (opts.containerRuntimeEndpoint) {
+    if (opts.registries) opts.log.warn('registries file ignored: the runtime at --container-runtime-endpoint keeps its own registry configuration');
     runtime = await connectRuntime(opts.containerRuntimeEndpoint, { readyTimeoutMs: 30_000 });
   } else {
     const podCidr = opts.podCidr ?? defaultPodCidr(opts.nodeName);
-    managed = await startContainerd({ dataDir: join(opts.dataDir, 'containerd'), podCidr, bridgeName: opts.cniBridge ?? DEFAULT_CNI_BRIDGE, sandboxImage: PAUSE_IMAGE });
+    managed = await startContainerd({ dataDir: join(opts.dataDir, 'containerd'), podCidr, bridgeName: opts.cniBridge ?? DEFAULT_CNI_BRIDGE, sandboxImage: PAUSE_IMAGE, registries: opts.registries });
     opts.log.info({ endpoint: managed.endpoint, podCidr }, 'started containerd for this node');
     runtime = await managed.connect();
     if (await ensurePauseImage(runtime, managed.address, { snapshotter: managed.snapshotter })) opts.log.info({ image: PAUSE_IMAGE }, 'imported the pause image');
