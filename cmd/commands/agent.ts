@@ -3,6 +3,7 @@ import os from 'node:os';
 import { parseNodeLabels } from '../../src/agent/labels.js';
 import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } from '../../src/agent/identity.js';
 import { internalIp } from '../../src/agent/node-info.js';
+import { ImageReceiver } from '../../src/agent/images.js';
 import { CriPodManager } from '../../src/agent/pods/manager.js';
 import { DEFAULT_CNI_BRIDGE, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
 import { runAgent } from '../../src/agent/run.js';
@@ -10,6 +11,7 @@ import { CliError } from '../../src/cli/errors.js';
 import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
 import { clientVersion } from '../../src/cli/version.js';
+import { importImage } from '../../src/cri/image-import.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
 import { parseDurationMs } from './duration.js';
 
@@ -71,7 +73,24 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     log: logger('node-runtime'),
   });
   const runtimeName = (await node.version()).split('://')[0];
-  const podManager = new CriPodManager({ runtime: node.runtime, dataDir: flags.dataDir, nodeName: id.nodeName, hostIP: internalIp(os.networkInterfaces()), runtimeName, log: logger('pods') });
+  // `ctl image load` imports into the containerd the pods run on: the agent's own, or the one
+  // --container-runtime-endpoint names (ctr speaks containerd's API on that same socket).
+  const images = new ImageReceiver({
+    dataDir: flags.dataDir,
+    runtime: node.runtime,
+    importArchive: (path) => importImage(node.managed?.address ?? node.runtime.endpoint, path, { snapshotter: node.managed?.snapshotter }),
+    log: logger('images'),
+  });
+  await images.cleanLeftovers();
+  const podManager = new CriPodManager({
+    runtime: node.runtime,
+    dataDir: flags.dataDir,
+    nodeName: id.nodeName,
+    hostIP: internalIp(os.networkInterfaces()),
+    runtimeName,
+    images,
+    log: logger('pods'),
+  });
   // Pods kept on disk run (and restart) before, and without, any control plane.
   await podManager.startLocal();
   try {

@@ -41,6 +41,12 @@ export type PodLogServer = (res: ServerResponse, namespace: string, name: string
 /** Runs a command in a pod's container (pods/NAME/exec, no terminal). */
 export type PodExecServer = (namespace: string, name: string, query: { container?: string; command: string[] }) => Promise<PodExecResult>;
 
+/** Loads an image archive (the request body) onto a node, or lists its images (nodes/NAME/proxy/images). */
+export interface NodeImageServer {
+  load(node: string, body: AsyncIterable<Buffer>): Promise<unknown>;
+  list(node: string): Promise<unknown>;
+}
+
 const isTrue = (v: string | null) => v === '1' || v === 'true';
 
 export class ApiServer {
@@ -53,6 +59,7 @@ export class ApiServer {
   private tokenApi: TokenApi | undefined;
   private podLogs: PodLogServer | undefined;
   private podExec: PodExecServer | undefined;
+  private nodeImages: NodeImageServer | undefined;
   private address = '';
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -91,6 +98,10 @@ export class ApiServer {
 
   setPodExecServer(serve: PodExecServer | undefined): void {
     this.podExec = serve;
+  }
+
+  setNodeImageServer(serve: NodeImageServer | undefined): void {
+    this.nodeImages = serve;
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -165,6 +176,24 @@ export class ApiServer {
         sendJson(res, 200, await this.podExec(route.namespace, route.name, parsePodExecQuery(url.searchParams)));
         return;
       }
+      if (route.type === 'nodeImages') {
+        if (method !== 'POST' && method !== 'GET') {
+          req.resume();
+          throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; load an image archive with POST, list images with GET`);
+        }
+        if (!this.nodeImages) {
+          req.resume();
+          throw errors.unavailable('images go through the NATS plane, which is not running yet; retry in a moment');
+        }
+        if (method === 'GET') {
+          req.resume();
+          sendJson(res, 200, await this.nodeImages.list(route.name));
+        } else {
+          const result = await this.nodeImages.load(route.name, req).finally(() => req.resume());
+          sendJson(res, 200, result);
+        }
+        return;
+      }
       const reply = await this.dispatch(route, method, url, req, user);
       sendJson(res, reply.status, reply.body);
     } catch (e) {
@@ -174,7 +203,7 @@ export class ApiServer {
     }
   }
 
-  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
+  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' } | { type: 'nodeImages' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
     if (route.type !== 'resource') {
       req.resume();
       if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; discovery is read with GET`);

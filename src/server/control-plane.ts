@@ -17,6 +17,7 @@ import { namespaceLifecycle } from './namespace-lifecycle.js';
 import { natsPlanePki } from './nats-pki.js';
 import { startNatsPlane, type NatsPlane } from './nats-plane.js';
 import { startPodDispatch } from './pod-dispatch.js';
+import { listNodeImages, loadImageToNode } from './node-images.js';
 import { execInPod } from './pod-exec.js';
 import { servePodLogs } from './pod-logs.js';
 
@@ -136,6 +137,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     cleanups.push(() => api.setPodLogServer(undefined));
     api.setPodExecServer((namespace, name, query) => execInPod({ nc: nats.nc, store }, namespace, name, query));
     cleanups.push(() => api.setPodExecServer(undefined));
+    const imageDeps = { nc: nats.nc, store, log: logger('node-images') };
+    api.setNodeImageServer({
+      load: (node, body) => loadImageToNode(imageDeps, node, body),
+      list: async (node) => ({ node, images: await listNodeImages(imageDeps, node) }),
+    });
+    cleanups.push(() => api.setNodeImageServer(undefined));
 
     if (opts.scheduler !== false) {
       const scheduler = startScheduler(store, { log: logger('scheduler') });

@@ -9,6 +9,7 @@ import type { CriRuntime } from '../../cri/runtime.js';
 import type { DNSConfig } from '../../cri/types.js';
 import type { Logger } from '../../log/logger.js';
 import type { AgentContext, PodManager } from '../agent.js';
+import type { ImageReceiver } from '../images.js';
 import { Backoff } from './backoff.js';
 import { execInContainer } from './container-exec.js';
 import { readContainerLog } from './container-logs.js';
@@ -38,6 +39,8 @@ export interface CriPodManagerOptions {
   backoff?: Backoff;
   /** containerID scheme; default `containerd`. */
   runtimeName?: string;
+  /** Answers `ctl image load` and `ctl image ls`. */
+  images?: ImageReceiver;
 }
 
 export class CriPodManager implements PodManager {
@@ -53,6 +56,7 @@ export class CriPodManager implements PodManager {
   private sub: Subscription | undefined;
   private logSub: Subscription | undefined;
   private execSub: Subscription | undefined;
+  private imageSub: Subscription | undefined;
   private nc: NatsConnection | undefined;
   private localStarted = false;
   private stopped = false;
@@ -121,6 +125,23 @@ export class CriPodManager implements PodManager {
           .catch((e) => this.opts.log.warn({ err: e }, 'answering an exec request failed'));
       },
     });
+    const images = this.opts.images;
+    if (images) {
+      this.imageSub = ctx.nc.subscribe(subjects.toNode(this.opts.nodeName, 'images'), {
+        callback: (err, msg) => {
+          if (err || !msg.reply) return;
+          const req = receive(codecs.imageRequest, msg, this.opts.log);
+          if (!req) {
+            msg.respond(codecs.imageReply.encode({ v: 1, ok: false, error: { reason: 'BadRequest', message: 'the image request failed validation on the node' } }));
+            return;
+          }
+          images
+            .handle(req)
+            .then((reply) => msg.respond(codecs.imageReply.encode(reply)))
+            .catch((e) => this.opts.log.warn({ err: e }, 'answering an image request failed'));
+        },
+      });
+    }
     this.reporter.connect(ctx.nc);
     this.requestPods('connected');
   }
@@ -137,6 +158,8 @@ export class CriPodManager implements PodManager {
     this.sub?.unsubscribe();
     this.logSub?.unsubscribe();
     this.execSub?.unsubscribe();
+    this.imageSub?.unsubscribe();
+    await this.opts.images?.close();
     for (const w of this.workers.values()) w.stop();
     this.reporter.close();
     await this.saving;
