@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import os from 'node:os';
+import { join } from 'node:path';
 import { parseNodeLabels } from '../../src/agent/labels.js';
 import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } from '../../src/agent/identity.js';
 import { internalIp } from '../../src/agent/node-info.js';
@@ -7,6 +8,7 @@ import { ImageReceiver } from '../../src/agent/images.js';
 import { CriPodManager } from '../../src/agent/pods/manager.js';
 import { DEFAULT_CNI_BRIDGE, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
 import { runAgent } from '../../src/agent/run.js';
+import { StaticPodSource } from '../../src/agent/static-pods.js';
 import { CliError } from '../../src/cli/errors.js';
 import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
@@ -25,6 +27,7 @@ export interface AgentFlags {
   containerRuntimeEndpoint?: string;
   podCidr?: string;
   cniBridge?: string;
+  podManifestPath?: string;
 }
 
 export function addAgentFlags(cmd: Command): Command {
@@ -36,7 +39,8 @@ export function addAgentFlags(cmd: Command): Command {
     )
     .option('--container-runtime-endpoint <endpoint>', "CRI socket of an existing runtime (unix:///run/containerd/containerd.sock); default: the agent runs its own containerd under --data-dir")
     .option('--pod-cidr <cidr>', "pod subnet of the agent's own containerd; default: a /24 in 10.42.0.0/16 chosen by the node name")
-    .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`);
+    .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`)
+    .option('--pod-manifest-path <dir>', 'directory of static pod manifests this node runs by itself (kubelet staticPodPath); default DATA_DIR/manifests');
 }
 
 /** Runtime flags given now replace those saved; the saved ones apply when none are given. */
@@ -89,6 +93,7 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     hostIP: internalIp(os.networkInterfaces()),
     runtimeName,
     images,
+    staticPods: new StaticPodSource({ dir: flags.podManifestPath ?? join(flags.dataDir, 'manifests'), nodeName: id.nodeName, log: logger('static-pods') }),
     log: logger('pods'),
   });
   // Pods kept on disk run (and restart) before, and without, any control plane.

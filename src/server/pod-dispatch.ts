@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { isApiError } from '../api/errors.js';
+import { isMirrorPod, podUidOnNode } from '../api/mirror-pods.js';
 import type { Event, KObject, Pod, PodStatus } from '../api/types.js';
 import { receive } from '../bus/codec.js';
 import { codecs, type PodEvent, type PodStatusReport } from '../bus/messages.js';
@@ -75,9 +76,9 @@ export class PodDispatch {
     for (const s of this.subs.splice(0)) s.unsubscribe();
   }
 
-  /** The pods bound to a node, as sent to it. */
+  /** The pods bound to a node, as sent to it; mirror pods stay here, the node runs their static pods from its own files. */
   podsOf(nodeName: string): Pod[] {
-    return [...(this.byNode.get(nodeName)?.values() ?? [])];
+    return [...(this.byNode.get(nodeName)?.values() ?? [])].filter((p) => !isMirrorPod(p));
   }
 
   private async consume(watch: Watch): Promise<void> {
@@ -172,7 +173,7 @@ export class PodDispatch {
     if (!node || !batch) return;
     for (const ev of batch.events) {
       const pod = (await this.opts.store.get({ resource: 'pods', namespace: ev.namespace, name: ev.name })) as Pod | undefined;
-      if (!pod || pod.metadata.uid !== ev.uid || pod.spec.nodeName !== node) {
+      if (!pod || podUidOnNode(pod) !== ev.uid || pod.spec.nodeName !== node) {
         this.opts.log.warn({ node, pod: `${ev.namespace}/${ev.name}`, reason: ev.reason }, 'dropped an event for a pod not bound to the sending node');
         continue;
       }
@@ -188,7 +189,8 @@ export class PodDispatch {
 export async function applyPodStatus(store: Store, node: string, report: PodStatusReport, log: Logger): Promise<'written' | 'unchanged' | 'deleted' | 'dropped'> {
   const key = { resource: 'pods', namespace: report.namespace, name: report.name };
   const current = (await store.get(key)) as Pod | undefined;
-  if (!current || current.metadata.uid !== report.uid || current.spec.nodeName !== node) {
+  // A mirror pod's node reports it under the static pod's UID.
+  if (!current || podUidOnNode(current) !== report.uid || current.spec.nodeName !== node) {
     log.warn({ node, pod: `${report.namespace}/${report.name}`, uid: report.uid }, 'dropped a pod status for a pod not bound to the sending node');
     return 'dropped';
   }
@@ -206,7 +208,7 @@ export async function applyPodStatus(store: Store, node: string, report: PodStat
   try {
     await store.guaranteedUpdate(key, (obj) => {
       const pod = obj as Pod;
-      if (pod.metadata.uid !== report.uid || pod.spec.nodeName !== node) return undefined;
+      if (podUidOnNode(pod) !== report.uid || pod.spec.nodeName !== node) return undefined;
       const status = mergeStatus(pod.status, report.status as PodStatus);
       if (isDeepStrictEqual(status, pod.status)) return undefined;
       wrote = true;
