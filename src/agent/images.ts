@@ -41,7 +41,7 @@ export class ChunkAssembly {
 
 export interface ImageReceiverOptions {
   dataDir: string;
-  runtime: CriRuntime;
+  runtime: Pick<CriRuntime, 'listImages'>;
   /** Imports an archive file into the runtime's `k8s.io` namespace; returns the image names. */
   importArchive: (path: string) => Promise<string[]>;
   log: Logger;

@@ -274,8 +274,11 @@ export type StaticPodsReport = z.infer<typeof staticPodsReportSchema>;
 
 // ---- images (ctl image load / ctl image ls, relayed by the control plane) -----------------
 
-/** Bytes of archive per chunk: base64 makes it ~350 KB, well under NATS's 1 MB max_payload. */
-export const imageChunkBytes = 256 * 1024;
+/**
+ * Bytes of archive per chunk (~88 KB as base64, far under NATS's 1 MB max_payload). Measured
+ * (scripts/bench/image-relay.ts): several small messages in flight beat fewer large ones.
+ */
+export const imageChunkBytes = 64 * 1024;
 const transferId = z.string().regex(/^[a-z0-9-]{8,64}$/, 'must be 8 to 64 characters of [a-z0-9-]');
 
 /**

@@ -18,11 +18,14 @@ export interface NodeImagesDeps {
   nc: NatsConnection;
   store: Store;
   log: Logger;
-  /** Chunks sent before waiting for the oldest acknowledgement. Default 4. */
+  /** Chunks sent before waiting for the oldest acknowledgement. Default imageWindow. */
   window?: number;
   /** How long a node may take to import an archive. Default 10 minutes. */
   importTimeoutMs?: number;
 }
+
+/** Chunks in flight per upload: 16 × 64 KiB is at most 1 MiB of archive held per upload. */
+export const imageWindow = 16;
 
 export interface ImageLoadResult {
   node: string;
@@ -107,7 +110,7 @@ export async function loadImageToNode(deps: NodeImagesDeps, node: string, body: 
       // Settled here too, so a rejection never goes unhandled while older chunks are awaited.
       sent.catch(() => undefined);
       inFlight.push(sent);
-      if (inFlight.length >= (deps.window ?? 4)) await inFlight.shift();
+      if (inFlight.length >= (deps.window ?? imageWindow)) await inFlight.shift();
     }
     await Promise.all(inFlight);
     if (bytes === 0) throw errors.badRequest('the request body is empty: send an OCI image layout or `docker save` archive');
