@@ -98,6 +98,8 @@ export async function runImageLoad(client: RestClient, io: Io, opts: ImageLoadOp
     ? new cliProgress.MultiBar(
         {
           format: `{node} [{bar}] {percentage}% | {sent}/{total} {state}`,
+          // The bars stand in for the plain progress lines, so they go where those would.
+          stream: process.stdout,
           hideCursor: true,
           clearOnComplete: false,
           stopOnComplete: false,

@@ -72,6 +72,7 @@ after(async () => {
 async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    // A command that times out on a busy machine is one more try, not a failure.
     if (await check().catch(() => false)) return;
     await sleep(250);
   }
