@@ -7,6 +7,7 @@ import { receive } from '../bus/codec.js';
 import { codecs } from '../bus/messages.js';
 import { nodeOfFromSubject, subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
+import { qosClassOf } from './handlers.js';
 import type { Store, Watch } from '../store/store.js';
 
 // Mirror pods: the API's read-only copies of the static pods a node runs from its own manifest
@@ -47,7 +48,7 @@ export function mirrorOf(pod: Pod, node: Node): Pod {
       ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: node.metadata.name!, uid: node.metadata.uid!, controller: true }],
     },
     spec: pod.spec,
-    status: { phase: 'Pending' },
+    status: { phase: 'Pending', qosClass: qosClassOf(pod.spec) },
   } as Pod;
 }
 

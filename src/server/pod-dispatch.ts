@@ -177,7 +177,8 @@ export class PodDispatch {
         this.opts.log.warn({ node, pod: `${ev.namespace}/${ev.name}`, reason: ev.reason }, 'dropped an event for a pod not bound to the sending node');
         continue;
       }
-      await recordPodEvent(this.opts.store, node, ev).catch((e) => this.opts.log.error({ err: e, reason: ev.reason }, 'recording a pod event failed'));
+      // Events name the API object: a mirror pod's own UID, not its static pod's.
+      await recordPodEvent(this.opts.store, node, { ...ev, uid: pod.metadata.uid! }).catch((e) => this.opts.log.error({ err: e, reason: ev.reason }, 'recording a pod event failed'));
     }
   }
 }

@@ -114,6 +114,7 @@ test('a manifest in the data dir runs, and shows as the mirror pod NAME-NODENAME
   const running = await containersOf(new RegExp(`^${mirror}$`), 'CONTAINER_RUNNING');
   assert.equal(running.length, 1, 'one container runs on the node for it');
   await waitFor('the log of the static pod', 30_000, async () => (await cluster.ctl(['logs', mirror])).stdout.includes('says-one'));
+  await waitFor("the node's events on the mirror pod", 30_000, async () => /Normal\s+Started\s/.test((await cluster.ctl(['describe', 'pod', mirror])).stdout));
   assert.match(agent.stderr + agent.stdout, /static pod manifest .*broken\.yaml: not valid YAML/, 'the broken manifest is logged by file name, and the agent runs on');
 });
 
