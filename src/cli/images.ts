@@ -97,7 +97,7 @@ export async function runImageLoad(client: RestClient, io: Io, opts: ImageLoadOp
   const bars = opts.tty
     ? new cliProgress.MultiBar(
         {
-          format: `{node} [{bar}] {percentage}% | {sent}/{total} {state}`,
+          format: `{node} [{bar}] {percentage}% | {sent}/{archive} {state}`,
           // The bars stand in for the plain progress lines, so they go where those would.
           stream: process.stdout,
           hideCursor: true,
@@ -112,7 +112,7 @@ export async function runImageLoad(client: RestClient, io: Io, opts: ImageLoadOp
   let failed = 0;
   await bounded(nodes, opts.parallel ?? 4, async (node) => {
     const label = node.padEnd(width);
-    const bar = bars?.create(size, 0, { node: label, sent: mib(0), total: mib(size), state: '' });
+    const bar = bars?.create(size, 0, { node: label, sent: mib(0), archive: mib(size), state: '' });
     let sent = 0;
     let quarter = 0;
     const source = createReadStream(opts.file);

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildLayer, busyboxRootfs, writeOciArchive } from '../../src/cri/oci-image.js';
-import { freePort, sleep, TestCluster, type CtlProcess } from './harness.js';
+import { ctlPath, freePort, sleep, stopProcess, TestCluster, type CtlProcess } from './harness.js';
 
 // `ctl image load` and `ctl image ls` end to end: two agents, each with its own containerd, get
 // an image archive built here (never pulled) through the control plane and NATS; a pod that may
@@ -155,4 +155,21 @@ test('image load --all loads every Ready node; image ls lists them all', { timeo
   assert.equal(ls.code, 0, `image ls failed: ${ls.stderr}`);
   for (const node of nodes) assert.match(ls.stdout, new RegExp(`^${node}\\s+docker\\.io/skiff/loaded:2\\s`, 'm'), `image ls shows the image on ${node}: ${ls.stdout}`);
   assert.match(ls.stdout, new RegExp(`^${nodes[0]}\\s+docker\\.io/skiff/pause:3\\.9\\s`, 'm'), `the pause image each agent builds is listed too: ${ls.stdout}`);
+});
+
+test('on a terminal, image load draws a progress bar per node', { timeout: 180_000 }, async () => {
+  const archive = await archiveOf('docker.io/skiff/loaded:3', 'loaded-3.tar');
+  // script(1) gives the command a pseudo-terminal, as a user's shell would.
+  const command = [process.execPath, ctlPath, '--kubeconfig', cluster.kubeconfig, 'image', 'load', archive, '--node', nodes[1]].join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: undefined } });
+  cluster.addProcess(child);
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const timer = setTimeout(() => void stopProcess(child), 150_000);
+  const code = await new Promise<number | null>((r) => child.once('close', (c) => r(c)));
+  clearTimeout(timer);
+  assert.equal(code, 0, `image load on a terminal failed: ${out}`);
+  assert.match(out, new RegExp(`${nodes[1]} \\[[^\\]]+\\] 100% \\| [\\d.]+ MiB/[\\d.]+ MiB`), `a bar that reaches 100%: ${JSON.stringify(out.slice(-600))}`);
+  assert.doesNotMatch(out, /sent [\d.]+ MiB of/, 'no plain progress lines on a terminal');
+  assert.match(out, new RegExp(`${nodes[1]}: loaded docker\\.io/skiff/loaded:3`), 'the result line follows the bar');
 });
