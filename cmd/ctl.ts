@@ -8,6 +8,7 @@ import { describeCommand } from './commands/describe.js';
 import { getCommand } from './commands/get.js';
 import { logsCommand } from './commands/logs.js';
 import { execCommand } from './commands/exec.js';
+import { imageCommand } from './commands/image.js';
 import { versionCommand } from './commands/version.js';
 import { agentCommand } from './commands/agent.js';
 import { joinCommand } from './commands/join.js';
@@ -34,6 +35,7 @@ const program = new Command('ctl')
   .addCommand(deleteCommand())
   .addCommand(logsCommand())
   .addCommand(execCommand())
+  .addCommand(imageCommand())
   .addCommand(apiResourcesCommand())
   .addCommand(scaleCommand())
   .addCommand(setCommand())

@@ -1,16 +1,20 @@
 import { Command, Option } from 'commander';
 import os from 'node:os';
+import { join } from 'node:path';
 import { parseNodeLabels } from '../../src/agent/labels.js';
 import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } from '../../src/agent/identity.js';
 import { internalIp } from '../../src/agent/node-info.js';
+import { ImageReceiver } from '../../src/agent/images.js';
 import { CriPodManager } from '../../src/agent/pods/manager.js';
 import { DEFAULT_CNI_BRIDGE, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
 import { DEFAULT_REGISTRIES_FILE, loadRegistries } from '../../src/agent/registries-file.js';
 import { runAgent } from '../../src/agent/run.js';
+import { StaticPodSource } from '../../src/agent/static-pods.js';
 import { CliError } from '../../src/cli/errors.js';
 import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
 import { clientVersion } from '../../src/cli/version.js';
+import { importImage } from '../../src/cri/image-import.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
 import { parseDurationMs } from './duration.js';
 
@@ -25,6 +29,7 @@ export interface AgentFlags {
   podCidr?: string;
   cniBridge?: string;
   privateRegistry?: string;
+  podManifestPath?: string;
 }
 
 export function addAgentFlags(cmd: Command): Command {
@@ -37,7 +42,8 @@ export function addAgentFlags(cmd: Command): Command {
     .option('--container-runtime-endpoint <endpoint>', "CRI socket of an existing runtime (unix:///run/containerd/containerd.sock); default: the agent runs its own containerd under --data-dir")
     .option('--pod-cidr <cidr>', "pod subnet of the agent's own containerd; default: a /24 in 10.42.0.0/16 chosen by the node name")
     .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`)
-    .option('--private-registry <file>', `registry mirrors, TLS and credentials in k3s's registries.yaml format (default ${DEFAULT_REGISTRIES_FILE} when it exists)`);
+    .option('--private-registry <file>', `registry mirrors, TLS and credentials in k3s's registries.yaml format (default ${DEFAULT_REGISTRIES_FILE} when it exists)`)
+    .option('--pod-manifest-path <dir>', 'directory of static pod manifests this node runs by itself (kubelet staticPodPath); default DATA_DIR/manifests');
 }
 
 /** Runtime flags given now replace those saved; the saved ones apply when none are given. */
@@ -75,7 +81,26 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     log: logger('node-runtime'),
   });
   const runtimeName = (await node.version()).split('://')[0];
-  const podManager = new CriPodManager({ runtime: node.runtime, dataDir: flags.dataDir, nodeName: id.nodeName, hostIP: internalIp(os.networkInterfaces()), runtimeName, containerd: node.containerd, log: logger('pods') });
+  // `ctl image load` imports into the containerd the pods run on: the agent's own, or the one
+  // --container-runtime-endpoint names (ctr speaks containerd's API on that same socket).
+  const images = new ImageReceiver({
+    dataDir: flags.dataDir,
+    runtime: node.runtime,
+    importArchive: (path) => importImage(node.managed?.address ?? node.runtime.endpoint, path, { snapshotter: node.managed?.snapshotter }),
+    log: logger('images'),
+  });
+  await images.cleanLeftovers();
+  const podManager = new CriPodManager({
+    runtime: node.runtime,
+    dataDir: flags.dataDir,
+    nodeName: id.nodeName,
+    hostIP: internalIp(os.networkInterfaces()),
+    runtimeName,
+    images,
+    containerd: node.containerd,
+    staticPods: new StaticPodSource({ dir: flags.podManifestPath ?? join(flags.dataDir, 'manifests'), nodeName: id.nodeName, log: logger('static-pods') }),
+    log: logger('pods'),
+  });
   // Pods kept on disk run (and restart) before, and without, any control plane.
   await podManager.startLocal();
   try {

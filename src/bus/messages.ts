@@ -305,6 +305,60 @@ export const execSessionOutputSchema = z.discriminatedUnion('kind', [
   z.object({ v: v1, kind: z.literal('keepalive') }),
 ]);
 export type ExecSessionOutput = z.infer<typeof execSessionOutputSchema>;
+// ---- static pods (a node's own manifests; the control plane keeps their mirror pods) -------
+
+/**
+ * Every static pod the node runs, sent whole (level-triggered): on connect, when a manifest
+ * changes and periodically. A mirror pod missing here is removed.
+ */
+export const staticPodsReportSchema = z.object({ v: v1, nodeName: nodeNameSchema, pods: z.array(desiredPod).max(256) });
+export type StaticPodsReport = z.infer<typeof staticPodsReportSchema>;
+
+// ---- images (ctl image load / ctl image ls, relayed by the control plane) -----------------
+
+/**
+ * Bytes of archive per chunk (~88 KB as base64, far under NATS's 1 MB max_payload). Measured
+ * (scripts/bench/image-relay.ts): several small messages in flight beat fewer large ones.
+ */
+export const imageChunkBytes = 64 * 1024;
+const transferId = z.string().regex(/^[a-z0-9-]{8,64}$/, 'must be 8 to 64 characters of [a-z0-9-]');
+
+/**
+ * One step of an image upload or a listing. An upload is `begin`, then `chunk`s in order
+ * (each acknowledged, which is the flow control), then `end` with the SHA-256 of the whole
+ * archive, after which the node imports it; `abort` drops a transfer the sender gave up.
+ */
+export const imageRequestSchema = z.discriminatedUnion('op', [
+  z.object({ v: v1, op: z.literal('list') }),
+  z.object({ v: v1, op: z.literal('begin'), transfer: transferId, size: z.number().int().min(0).optional() }),
+  z.object({ v: v1, op: z.literal('chunk'), transfer: transferId, seq: z.number().int().min(0), data: z.base64().max(Math.ceil(imageChunkBytes / 3) * 4) }),
+  z.object({ v: v1, op: z.literal('end'), transfer: transferId, sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hexadecimal digits'), size: z.number().int().min(0) }),
+  z.object({ v: v1, op: z.literal('abort'), transfer: transferId }),
+]);
+export type ImageRequest = z.infer<typeof imageRequestSchema>;
+
+export const nodeImageSchema = z.object({
+  id: z.string().max(256),
+  repoTags: z.array(z.string().max(1024)).max(256),
+  repoDigests: z.array(z.string().max(1024)).max(256),
+  size: z.number().int().min(0),
+});
+export type NodeImage = z.infer<typeof nodeImageSchema>;
+
+export const imageReplySchema = z.discriminatedUnion('ok', [
+  z.object({
+    v: v1,
+    ok: z.literal(true),
+    /** `chunk`: bytes received so far. */
+    received: z.number().int().min(0).optional(),
+    /** `end`: the image names the archive held, as imported. */
+    imported: z.array(z.string().max(1024)).max(1024).optional(),
+    /** `list`: the runtime's images. */
+    images: z.array(nodeImageSchema).max(10_000).optional(),
+  }),
+  z.object({ v: v1, ok: z.literal(false), error: z.object({ reason: z.enum(['NotFound', 'BadRequest', 'InternalError']), message: z.string().max(8192) }) }),
+]);
+export type ImageReply = z.infer<typeof imageReplySchema>;
 
 export const codecs = {
   clusterInfoRequest: jsonCodec('ClusterInfoRequest', clusterInfoRequestSchema),
@@ -326,6 +380,9 @@ export const codecs = {
   execSessionOpenReply: jsonCodec('ExecSessionOpenReply', execSessionOpenReplySchema),
   execSessionInput: jsonCodec('ExecSessionInput', execSessionInputSchema),
   execSessionOutput: jsonCodec('ExecSessionOutput', execSessionOutputSchema),
+  staticPodsReport: jsonCodec('StaticPodsReport', staticPodsReportSchema),
+  imageRequest: jsonCodec('ImageRequest', imageRequestSchema),
+  imageReply: jsonCodec('ImageReply', imageReplySchema),
 };
 
 export function bootstrapFailure(reason: BootstrapErrorReason, message: string): BootstrapError {

@@ -51,6 +51,8 @@ export interface VersionInfo {
 interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
+  /** A raw body streamed as it is read (a file), with its length. */
+  stream?: { source: NodeJS.ReadableStream; length: number; contentType: string };
   contentType?: string;
   signal?: AbortSignal;
 }
@@ -250,6 +252,18 @@ export class RestClient {
     });
   }
 
+  /**
+   * POSTs `source` as the body and returns the JSON answer. No timeout: a large upload through
+   * a slow node takes as long as it takes; end it with `signal`.
+   */
+  async upload<T>(path: string, source: NodeJS.ReadableStream, length: number, signal?: AbortSignal): Promise<T> {
+    const res = await this.open('POST', path, { stream: { source, length, contentType: 'application/x-tar' }, signal }, false);
+    const body = await readBody(res);
+    const code = res.statusCode ?? 0;
+    if (code >= 300) throw errorFromBody(code, body);
+    return (body ? JSON.parse(body) : {}) as T;
+  }
+
   private open(method: string, path: string, opts: RequestOptions, timeout: boolean): Promise<http.IncomingMessage> {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined && v !== '') qs.set(k, String(v));
@@ -268,6 +282,7 @@ export class RestClient {
           headers: {
             accept: 'application/json',
             ...(payload !== undefined ? { 'content-type': opts.contentType ?? 'application/json', 'content-length': Buffer.byteLength(payload) } : {}),
+            ...(opts.stream ? { 'content-type': opts.stream.contentType, 'content-length': opts.stream.length } : {}),
           },
         },
         resolvePromise,
@@ -276,7 +291,8 @@ export class RestClient {
         req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error(`no answer within ${this.timeoutMs / 1000}s`), { code: 'ETIMEDOUT' })));
       }
       req.on('error', (e) => reject(opts.signal?.aborted ? e : this.networkError(e)));
-      req.end(payload);
+      if (opts.stream) opts.stream.source.pipe(req);
+      else req.end(payload);
     });
   }
 

@@ -1,3 +1,4 @@
+import { isMirrorPod } from '../api/mirror-pods.js';
 import { selectorFromLabelSelector, selectorFromSet, type Selector } from '../api/selector.js';
 import type { KObject, OwnerReference, Pod, PodTemplateSpec, ReplicaSetStatus } from '../api/types.js';
 import type { Logger } from '../log/logger.js';
@@ -164,7 +165,7 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
       if (cref?.uid === ref.uid) {
         if (selector.matches(pod.metadata.labels)) owned.push(pod);
         else await release(pod, ref.uid);
-      } else if (!cref && !pod.metadata.deletionTimestamp && !selector.empty && selector.matches(pod.metadata.labels) && (await mayAdopt())) {
+      } else if (!cref && !isMirrorPod(pod) && !pod.metadata.deletionTimestamp && !selector.empty && selector.matches(pod.metadata.labels) && (await mayAdopt())) {
         const adopted = await adopt(pod, ref);
         if (adopted) owned.push(adopted);
       }

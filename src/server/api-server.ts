@@ -49,6 +49,11 @@ export type PodExecServer = (namespace: string, name: string, query: { container
  * takes over the connection once the node has started the process.
  */
 export type ExecSessionServer = (namespace: string, name: string, query: ExecSessionQuery) => Promise<(socket: Duplex) => void>;
+/** Loads an image archive (the request body) onto a node, or lists its images (nodes/NAME/proxy/images). */
+export interface NodeImageServer {
+  load(node: string, body: AsyncIterable<Buffer>): Promise<unknown>;
+  list(node: string): Promise<unknown>;
+}
 
 const isTrue = (v: string | null) => v === '1' || v === 'true';
 
@@ -63,6 +68,7 @@ export class ApiServer {
   private podLogs: PodLogServer | undefined;
   private podExec: PodExecServer | undefined;
   private execSessions: ExecSessionServer | undefined;
+  private nodeImages: NodeImageServer | undefined;
   private address = '';
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -111,6 +117,10 @@ export class ApiServer {
 
   setExecSessionServer(serve: ExecSessionServer | undefined): void {
     this.execSessions = serve;
+  }
+
+  setNodeImageServer(serve: NodeImageServer | undefined): void {
+    this.nodeImages = serve;
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -185,6 +195,24 @@ export class ApiServer {
         sendJson(res, 200, await this.podExec(route.namespace, route.name, parsePodExecQuery(url.searchParams)));
         return;
       }
+      if (route.type === 'nodeImages') {
+        if (method !== 'POST' && method !== 'GET') {
+          req.resume();
+          throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; load an image archive with POST, list images with GET`);
+        }
+        if (!this.nodeImages) {
+          req.resume();
+          throw errors.unavailable('images go through the NATS plane, which is not running yet; retry in a moment');
+        }
+        if (method === 'GET') {
+          req.resume();
+          sendJson(res, 200, await this.nodeImages.list(route.name));
+        } else {
+          const result = await this.nodeImages.load(route.name, req).finally(() => req.resume());
+          sendJson(res, 200, result);
+        }
+        return;
+      }
       const reply = await this.dispatch(route, method, url, req, user);
       sendJson(res, reply.status, reply.body);
     } catch (e) {
@@ -219,7 +247,7 @@ export class ApiServer {
     }
   }
 
-  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
+  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' } | { type: 'nodeImages' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
     if (route.type !== 'resource') {
       req.resume();
       if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; discovery is read with GET`);

@@ -17,6 +17,8 @@ import { namespaceLifecycle } from './namespace-lifecycle.js';
 import { natsPlanePki } from './nats-pki.js';
 import { startNatsPlane, type NatsPlane } from './nats-plane.js';
 import { startPodDispatch } from './pod-dispatch.js';
+import { startMirrorPods } from './mirror-pods.js';
+import { listNodeImages, loadImageToNode } from './node-images.js';
 import { execInPod } from './pod-exec.js';
 import { openExecSession } from './pod-exec-session.js';
 import { servePodLogs } from './pod-logs.js';
@@ -132,6 +134,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
 
     const dispatch = await startPodDispatch({ nc: nats.nc, store, log: logger('pod-dispatch') });
     cleanups.push(() => dispatch.close());
+    const mirrors = await startMirrorPods({ nc: nats.nc, store, log: logger('mirror-pods') });
+    cleanups.push(() => mirrors.close());
     const podLogDeps = { nc: nats.nc, store, log: logger('pod-logs') };
     api.setPodLogServer((res, namespace, name, query) => servePodLogs(podLogDeps, res, namespace, name, query));
     cleanups.push(() => api.setPodLogServer(undefined));
@@ -139,6 +143,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     cleanups.push(() => api.setPodExecServer(undefined));
     api.setExecSessionServer((namespace, name, query) => openExecSession({ nc: nats.nc, store, log: logger('exec') }, namespace, name, query));
     cleanups.push(() => api.setExecSessionServer(undefined));
+    const imageDeps = { nc: nats.nc, store, log: logger('node-images') };
+    api.setNodeImageServer({
+      load: (node, body) => loadImageToNode(imageDeps, node, body),
+      list: async (node) => ({ node, images: await listNodeImages(imageDeps, node) }),
+    });
+    cleanups.push(() => api.setNodeImageServer(undefined));
 
     if (opts.scheduler !== false) {
       const scheduler = startScheduler(store, { log: logger('scheduler') });

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { isApiError } from '../api/errors.js';
+import { isMirrorPod, podUidOnNode } from '../api/mirror-pods.js';
 import type { Event, KObject, Pod, PodStatus } from '../api/types.js';
 import { receive } from '../bus/codec.js';
 import { codecs, type PodEvent, type PodStatusReport } from '../bus/messages.js';
@@ -23,6 +24,8 @@ export interface PodDispatchOptions {
   debounceMs?: number;
   /** Full resend to every node. Default 30 s. */
   resendIntervalMs?: number;
+  /** Wait before the one retry of events for a static pod whose mirror is not there yet. Default 2 s. */
+  eventRetryMs?: number;
 }
 
 const podKey = (p: { metadata: { namespace?: string; name?: string } }) => `${p.metadata.namespace}/${p.metadata.name}`;
@@ -37,6 +40,7 @@ export class PodDispatch {
   private readonly dirty = new Set<string>();
   private debounce: NodeJS.Timeout | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
+  private readonly retries = new Set<NodeJS.Timeout>();
   private watch: Watch | undefined;
   private subs: Subscription[] = [];
   private revision = 0;
@@ -71,13 +75,15 @@ export class PodDispatch {
     this.closed = true;
     clearTimeout(this.debounce);
     clearInterval(this.resendTimer);
+    for (const t of this.retries) clearTimeout(t);
+    this.retries.clear();
     this.watch?.close();
     for (const s of this.subs.splice(0)) s.unsubscribe();
   }
 
-  /** The pods bound to a node, as sent to it. */
+  /** The pods bound to a node, as sent to it; mirror pods stay here, the node runs their static pods from its own files. */
   podsOf(nodeName: string): Pod[] {
-    return [...(this.byNode.get(nodeName)?.values() ?? [])];
+    return [...(this.byNode.get(nodeName)?.values() ?? [])].filter((p) => !isMirrorPod(p));
   }
 
   private async consume(watch: Watch): Promise<void> {
@@ -170,14 +176,32 @@ export class PodDispatch {
     const node = nodeOfFromSubject(msg.subject);
     const batch = receive(codecs.podEvents, msg, this.opts.log);
     if (!node || !batch) return;
-    for (const ev of batch.events) {
+    const later = await this.recordEvents(node, batch.events);
+    // A static pod's first events can come before its mirror pod exists (the same connect sends
+    // both): those get one more try once the mirror has had time to be created.
+    if (later.length) {
+      const t = setTimeout(() => {
+        this.retries.delete(t);
+        this.recordEvents(node, later, true).catch((e) => this.opts.log.error({ err: e, node }, 'recording pod events failed'));
+      }, this.opts.eventRetryMs ?? 2000);
+      this.retries.add(t);
+    }
+  }
+
+  /** Records each event on its pod; returns those for a static pod whose mirror is not there yet. */
+  private async recordEvents(node: string, events: PodEvent[], lastTry = false): Promise<PodEvent[]> {
+    const later: PodEvent[] = [];
+    for (const ev of events) {
       const pod = (await this.opts.store.get({ resource: 'pods', namespace: ev.namespace, name: ev.name })) as Pod | undefined;
-      if (!pod || pod.metadata.uid !== ev.uid || pod.spec.nodeName !== node) {
-        this.opts.log.warn({ node, pod: `${ev.namespace}/${ev.name}`, reason: ev.reason }, 'dropped an event for a pod not bound to the sending node');
+      if (!pod || podUidOnNode(pod) !== ev.uid || pod.spec.nodeName !== node) {
+        if (!lastTry && !pod && ev.name.endsWith(`-${node}`)) later.push(ev);
+        else this.opts.log.warn({ node, pod: `${ev.namespace}/${ev.name}`, reason: ev.reason }, 'dropped an event for a pod not bound to the sending node');
         continue;
       }
-      await recordPodEvent(this.opts.store, node, ev).catch((e) => this.opts.log.error({ err: e, reason: ev.reason }, 'recording a pod event failed'));
+      // Events name the API object: a mirror pod's own UID, not its static pod's.
+      await recordPodEvent(this.opts.store, node, { ...ev, uid: pod.metadata.uid! }).catch((e) => this.opts.log.error({ err: e, reason: ev.reason }, 'recording a pod event failed'));
     }
+    return later;
   }
 }
 
@@ -188,7 +212,8 @@ export class PodDispatch {
 export async function applyPodStatus(store: Store, node: string, report: PodStatusReport, log: Logger): Promise<'written' | 'unchanged' | 'deleted' | 'dropped'> {
   const key = { resource: 'pods', namespace: report.namespace, name: report.name };
   const current = (await store.get(key)) as Pod | undefined;
-  if (!current || current.metadata.uid !== report.uid || current.spec.nodeName !== node) {
+  // A mirror pod's node reports it under the static pod's UID.
+  if (!current || podUidOnNode(current) !== report.uid || current.spec.nodeName !== node) {
     log.warn({ node, pod: `${report.namespace}/${report.name}`, uid: report.uid }, 'dropped a pod status for a pod not bound to the sending node');
     return 'dropped';
   }
@@ -206,7 +231,7 @@ export async function applyPodStatus(store: Store, node: string, report: PodStat
   try {
     await store.guaranteedUpdate(key, (obj) => {
       const pod = obj as Pod;
-      if (pod.metadata.uid !== report.uid || pod.spec.nodeName !== node) return undefined;
+      if (podUidOnNode(pod) !== report.uid || pod.spec.nodeName !== node) return undefined;
       const status = mergeStatus(pod.status, report.status as PodStatus);
       if (isDeepStrictEqual(status, pod.status)) return undefined;
       wrote = true;

@@ -1,5 +1,6 @@
 import type { NatsConnection } from 'nats';
 import { ApiError, errors } from '../api/errors.js';
+import { podUidOnNode } from '../api/mirror-pods.js';
 import type { Pod } from '../api/types.js';
 import { codecs } from '../bus/messages.js';
 import { subjects } from '../bus/subjects.js';
@@ -58,7 +59,7 @@ export async function execInPod(deps: PodExecDeps, namespace: string, name: stri
   try {
     const msg = await deps.nc.request(
       subjects.toNode(node, 'exec'),
-      codecs.podExecRequest.encode({ v: 1, namespace, name, uid: pod.metadata.uid!, container, command: query.command, timeoutSeconds }),
+      codecs.podExecRequest.encode({ v: 1, namespace, name, uid: podUidOnNode(pod)!, container, command: query.command, timeoutSeconds }),
       { timeout: (timeoutSeconds + 5) * 1000 },
     );
     data = msg.data;

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { NatsConnection } from 'nats';
 import { ApiError, errors } from '../api/errors.js';
+import { podUidOnNode } from '../api/mirror-pods.js';
 import type { ContainerStatus, Pod } from '../api/types.js';
 import { codecs, type PodLogReply, type PodLogRequest } from '../bus/messages.js';
 import { subjects } from '../bus/subjects.js';
@@ -80,7 +81,7 @@ export function checkContainerLogStatus(pod: Pod, container: string, previous: b
 }
 
 function isRunning(pod: Pod | undefined, uid: string, container: string): boolean {
-  if (!pod || pod.metadata.uid !== uid) return false;
+  if (!pod || podUidOnNode(pod) !== uid) return false;
   const all = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
   return !!all.find((s) => s.name === container)?.state?.running;
 }
@@ -115,7 +116,7 @@ export async function servePodLogs(deps: PodLogsDeps, res: ServerResponse, names
   const node = pod.spec.nodeName;
   if (!node) throw errors.badRequest(`pod ${name} does not have a host assigned`);
   checkContainerLogStatus(pod, container, query.previous);
-  const uid = pod.metadata.uid!;
+  const uid = podUidOnNode(pod)!;
   const base: PodLogRequest = { v: 1, namespace, name, uid, container, previous: query.previous, timestamps: query.timestamps };
 
   let reply = await askNode(deps, node, { ...base, ...(query.tailLines !== undefined ? { tailLines: query.tailLines } : {}) });

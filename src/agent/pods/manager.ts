@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { NatsConnection, Subscription } from 'nats';
+import { isMirrorPod } from '../../api/mirror-pods.js';
 import type { Pod } from '../../api/types.js';
 import { receive } from '../../bus/codec.js';
 import { codecs } from '../../bus/messages.js';
@@ -10,6 +11,8 @@ import { startTaskExec } from '../../cri/task-exec.js';
 import type { DNSConfig } from '../../cri/types.js';
 import type { Logger } from '../../log/logger.js';
 import type { AgentContext, PodManager } from '../agent.js';
+import type { ImageReceiver } from '../images.js';
+import type { StaticPodSource } from '../static-pods.js';
 import { Backoff } from './backoff.js';
 import { execInContainer } from './container-exec.js';
 import { ExecSessions } from './exec-sessions.js';
@@ -42,11 +45,21 @@ export interface CriPodManagerOptions {
   runtimeName?: string;
   /** containerd's socket and runc state, for `ctl exec -i/-it`; without them only ExecSync works. */
   containerd?: { address: string; runcRoot: string };
+  /** Answers `ctl image load` and `ctl image ls`. */
+  images?: ImageReceiver;
+  /** The node's own manifests (static pods), run beside what the control plane assigns. */
+  staticPods?: StaticPodSource;
+  /** How often the static pod list is sent again, so lost mirror pods come back. Default 10 s. */
+  staticReportIntervalMs?: number;
 }
 
 export class CriPodManager implements PodManager {
   private readonly workers = new Map<string, PodWorker>();
   private desired = new Map<string, Pod>();
+  /** The control plane's part of `desired` (what is kept on disk). */
+  private assigned: Pod[] = [];
+  private statics: Pod[] = [];
+  private staticTimer: NodeJS.Timeout | undefined;
   /** Whether the desired list is known (from disk or the control plane), so orphans may be removed. */
   private authoritative = false;
   private readonly reporter: PodReporter;
@@ -58,6 +71,7 @@ export class CriPodManager implements PodManager {
   private logSub: Subscription | undefined;
   private execSub: Subscription | undefined;
   private readonly execSessions: ExecSessions;
+  private imageSub: Subscription | undefined;
   private nc: NatsConnection | undefined;
   private localStarted = false;
   private stopped = false;
@@ -90,7 +104,9 @@ export class CriPodManager implements PodManager {
       this.opts.log.error({ err: e }, 'the saved pod list is unreadable; waiting for the control plane');
       return undefined;
     });
-    if (saved) this.apply(saved, true, false);
+    // Static pods are known before the first relist, so their running containers are adopted, not taken for orphans.
+    if (this.opts.staticPods) this.statics = await this.opts.staticPods.start((pods) => this.setStaticPods(pods));
+    this.apply(saved ?? [], saved !== undefined, false);
     await this.relist();
     this.relistTimer = setInterval(() => void this.relist(), this.opts.relistIntervalMs ?? 500);
   }
@@ -129,12 +145,34 @@ export class CriPodManager implements PodManager {
     });
     // `ctl exec -i/-it`: a process streaming both ways through a session.
     this.execSessions.start(ctx.nc);
+    const images = this.opts.images;
+    if (images) {
+      this.imageSub = ctx.nc.subscribe(subjects.toNode(this.opts.nodeName, 'images'), {
+        callback: (err, msg) => {
+          if (err || !msg.reply) return;
+          const req = receive(codecs.imageRequest, msg, this.opts.log);
+          if (!req) {
+            msg.respond(codecs.imageReply.encode({ v: 1, ok: false, error: { reason: 'BadRequest', message: 'the image request failed validation on the node' } }));
+            return;
+          }
+          images
+            .handle(req)
+            .then((reply) => msg.respond(codecs.imageReply.encode(reply)))
+            .catch((e) => this.opts.log.warn({ err: e }, 'answering an image request failed'));
+        },
+      });
+    }
     this.reporter.connect(ctx.nc);
     this.requestPods('connected');
+    if (this.opts.staticPods) {
+      this.reportStaticPods();
+      this.staticTimer = setInterval(() => this.reportStaticPods(), this.opts.staticReportIntervalMs ?? 10_000);
+    }
   }
 
   async resync(reason: string): Promise<void> {
     this.requestPods(reason);
+    this.reportStaticPods();
     this.reporter.resendAll();
   }
 
@@ -142,10 +180,14 @@ export class CriPodManager implements PodManager {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.relistTimer);
+    clearInterval(this.staticTimer);
+    this.opts.staticPods?.stop();
     this.sub?.unsubscribe();
     this.logSub?.unsubscribe();
     this.execSub?.unsubscribe();
     this.execSessions.stop();
+    this.imageSub?.unsubscribe();
+    await this.opts.images?.close();
     for (const w of this.workers.values()) w.stop();
     this.reporter.close();
     await this.saving;
@@ -154,6 +196,24 @@ export class CriPodManager implements PodManager {
   /** The whole list of pods this node should run (from the control plane). */
   setDesired(pods: Pod[]): void {
     this.apply(pods, true, true);
+  }
+
+  /** The static pods changed (a manifest was added, edited or removed). */
+  setStaticPods(pods: Pod[]): void {
+    this.statics = pods;
+    this.apply(this.assigned, false, false);
+    this.reportStaticPods();
+  }
+
+  /** Tells the control plane which static pods run here, so it keeps their mirror pods. */
+  private reportStaticPods(): void {
+    const nc = this.nc;
+    if (!nc || nc.isClosed() || !this.opts.staticPods) return;
+    try {
+      nc.publish(subjects.fromNode(this.opts.nodeName, 'staticpods'), codecs.staticPodsReport.encode({ v: 1, nodeName: this.opts.nodeName, pods: this.statics.map(stripStatus) as never }));
+    } catch (e) {
+      this.opts.log.warn({ err: e }, 'sending the static pod list failed; it is sent again shortly');
+    }
   }
 
   desiredPods(): Pod[] {
@@ -166,14 +226,18 @@ export class CriPodManager implements PodManager {
     nc.publish(subjects.fromNode(this.opts.nodeName, 'podsync'), codecs.podSyncRequest.encode({ v: 1, nodeName: this.opts.nodeName, reason: reason.slice(0, 256) }));
   }
 
-  private apply(pods: Pod[], authoritative: boolean, persist: boolean): void {
+  private apply(assignedPods: Pod[], authoritative: boolean, persist: boolean): void {
     if (this.stopped) return;
-    const next = new Map(pods.filter((p) => p.metadata.uid).map((p) => [p.metadata.uid!, p]));
-    const changed = !isDeepStrictEqual([...this.desired.keys()].sort(), [...next.keys()].sort()) || [...next].some(([uid, p]) => !isDeepStrictEqual(stripStatus(this.desired.get(uid)), stripStatus(p)));
+    // Mirror pods are the API's copies of static pods, which run from their files, not from these.
+    const assigned = assignedPods.filter((p) => p.metadata.uid && !isMirrorPod(p));
+    const before = new Map(this.assigned.map((p) => [p.metadata.uid!, p]));
+    const changed = before.size !== assigned.length || assigned.some((p) => !isDeepStrictEqual(stripStatus(before.get(p.metadata.uid!)), stripStatus(p)));
+    this.assigned = assigned;
+    const next = new Map([...assigned, ...this.statics].map((p) => [p.metadata.uid!, p]));
     this.desired = next;
     this.authoritative ||= authoritative;
     if (persist && changed) {
-      const list = [...next.values()].map(stripStatus) as Pod[];
+      const list = assigned.map(stripStatus) as Pod[];
       this.saving = this.saving.then(() => saveDesiredPods(this.opts.dataDir, list)).catch((e) => this.opts.log.error({ err: e }, 'saving the pod list failed'));
     }
     for (const [uid, pod] of next) {

@@ -103,3 +103,18 @@ test('a ReplicationController keeps its replicas with its equality selector', t,
   assert.match(pods[0].metadata.name!, /^legacy-[a-z0-9]{5}$/);
   await eventually('status replicas 2', async () => ((await h.store.get({ resource: 'replicationcontrollers', namespace: 'default', name: 'legacy' }))?.status as { replicas?: number })?.replicas === 2);
 });
+
+test('a mirror pod whose labels match is neither adopted nor counted: the ReplicaSet makes its own replicas', t, async () => {
+  await h.store.create('pods', {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web-edge-1', namespace: 'default', labels: { app: 'web' }, annotations: { 'kubernetes.io/config.mirror': 'static-uid', 'kubernetes.io/config.source': 'file' } },
+    spec: { nodeName: 'edge-1', containers: [{ name: 'c', image: 'busybox:1' }] },
+    status: { phase: 'Running' },
+  });
+  const rs = await h.store.create('replicasets', replicaSet('web', 1));
+  await eventually('1 pod of its own', async () => (await podsOf(h.store, ownedBy(rs.metadata.uid!))).length === 1);
+  const mirror = await h.store.get({ resource: 'pods', namespace: 'default', name: 'web-edge-1' });
+  assert.equal(mirror?.metadata.ownerReferences, undefined, 'the mirror pod was not adopted');
+  assert.equal(mirror?.metadata.deletionTimestamp, undefined, 'the mirror pod was not deleted as surplus');
+});

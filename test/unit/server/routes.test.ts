@@ -65,3 +65,9 @@ test('paths that address nothing', { timeout: 2_000 }, () => {
 test('a pod log route names the namespace and pod', { timeout: 2_000 }, () => {
   assert.deepEqual(matchRoute('/api/v1/namespaces/default/pods/web/log'), { type: 'podLog', namespace: 'default', name: 'web' });
 });
+
+test("a node's images route names the node; other proxy paths are not served", { timeout: 2_000 }, () => {
+  assert.deepEqual(matchRoute('/api/v1/nodes/edge-1/proxy/images'), { type: 'nodeImages', name: 'edge-1' }, 'nodes/NAME/proxy/images');
+  assert.equal(matchRoute('/api/v1/nodes/edge-1/proxy/metrics'), undefined, 'only images are proxied');
+  assert.equal(matchRoute('/api/v1/namespaces/default/nodes/edge-1/proxy/images'), undefined, 'nodes are not namespaced');
+});
