@@ -1,7 +1,9 @@
 import { Command, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseNodeLabels } from '../../src/agent/labels.js';
 import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } from '../../src/agent/identity.js';
+import { AgentMetrics } from '../../src/agent/metrics.js';
 import { internalIp } from '../../src/agent/node-info.js';
 import { CriPodManager } from '../../src/agent/pods/manager.js';
 import { DEFAULT_CNI_BRIDGE, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
@@ -11,6 +13,7 @@ import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
 import { clientVersion } from '../../src/cli/version.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
+import { parseBindAddress, startMetricsServer } from '../../src/metrics/http.js';
 import { parseDurationMs } from './duration.js';
 
 // `ctl agent`: runs an already-joined node (what the systemd unit starts). No token needed:
@@ -23,7 +26,11 @@ export interface AgentFlags {
   containerRuntimeEndpoint?: string;
   podCidr?: string;
   cniBridge?: string;
+  metricsBindAddress?: string;
+  metricsTokenFile?: string;
 }
+
+export const DEFAULT_AGENT_METRICS_BIND_ADDRESS = '0.0.0.0:10249';
 
 export function addAgentFlags(cmd: Command): Command {
   return cmd
@@ -34,7 +41,9 @@ export function addAgentFlags(cmd: Command): Command {
     )
     .option('--container-runtime-endpoint <endpoint>', "CRI socket of an existing runtime (unix:///run/containerd/containerd.sock); default: the agent runs its own containerd under --data-dir")
     .option('--pod-cidr <cidr>', "pod subnet of the agent's own containerd; default: a /24 in 10.42.0.0/16 chosen by the node name")
-    .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`);
+    .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`)
+    .option('--metrics-bind-address <host:port>', `where the agent serves Prometheus /metrics and /healthz (default ${DEFAULT_AGENT_METRICS_BIND_ADDRESS}); port 0 picks a free one`)
+    .option('--metrics-token-file <file>', 'a file holding a bearer token /metrics then asks for (Prometheus: authorization.credentials_file)');
 }
 
 /** Runtime flags given now replace those saved; the saved ones apply when none are given. */
@@ -44,8 +53,14 @@ async function runtimeSettings(flags: AgentFlags, identity: AgentIdentity): Prom
     ...(flags.containerRuntimeEndpoint !== undefined ? { containerRuntimeEndpoint: flags.containerRuntimeEndpoint } : {}),
     ...(flags.podCidr !== undefined ? { podCidr: flags.podCidr } : {}),
     ...(flags.cniBridge !== undefined ? { cniBridge: flags.cniBridge } : {}),
+    ...(flags.metricsBindAddress !== undefined ? { metricsBindAddress: flags.metricsBindAddress } : {}),
   };
-  if (next.containerRuntimeEndpoint !== identity.containerRuntimeEndpoint || next.podCidr !== identity.podCidr || next.cniBridge !== identity.cniBridge) {
+  if (
+    next.containerRuntimeEndpoint !== identity.containerRuntimeEndpoint ||
+    next.podCidr !== identity.podCidr ||
+    next.cniBridge !== identity.cniBridge ||
+    next.metricsBindAddress !== identity.metricsBindAddress
+  ) {
     const { caPem: _ca, certPem: _cert, keyPem: _key, nkeySeed: _seed, ...settings } = next;
     await saveSettings(flags.dataDir, settings);
   }
@@ -60,6 +75,8 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  if (flags.metricsBindAddress !== undefined) parseBindAddress(flags.metricsBindAddress);
+  const metricsToken = flags.metricsTokenFile ? await readToken(flags.metricsTokenFile) : undefined;
   const id = await runtimeSettings(flags, identity ?? (await loadIdentity(flags.dataDir)));
   const log = logger('agent');
   const node = await startNodeRuntime({
@@ -71,7 +88,24 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     log: logger('node-runtime'),
   });
   const runtimeName = (await node.version()).split('://')[0];
-  const podManager = new CriPodManager({ runtime: node.runtime, dataDir: flags.dataDir, nodeName: id.nodeName, hostIP: internalIp(os.networkInterfaces()), runtimeName, log: logger('pods') });
+  const metrics = new AgentMetrics({ runtime: node.runtime, dataDir: flags.dataDir, log: logger('metrics') });
+  const podManager = new CriPodManager({
+    runtime: node.runtime,
+    dataDir: flags.dataDir,
+    nodeName: id.nodeName,
+    hostIP: internalIp(os.networkInterfaces()),
+    runtimeName,
+    log: logger('pods'),
+    onPodSeen: metrics.podSeen,
+  });
+  podManager.onStatus(metrics.podStatus);
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  try {
+    metricsServer = await startMetricsServer({ registry: metrics.registry, bindAddress: id.metricsBindAddress ?? DEFAULT_AGENT_METRICS_BIND_ADDRESS, token: metricsToken, log: logger('metrics') });
+  } catch (e) {
+    await node.close();
+    throw new CliError((e as Error).message);
+  }
   // Pods kept on disk run (and restart) before, and without, any control plane.
   await podManager.startLocal();
   try {
@@ -84,15 +118,28 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
       identity: id,
       podManager,
       containerRuntimeVersion: () => node.version(),
+      metrics: { host: metricsServer.host, port: metricsServer.port },
       signal: ac.signal,
     });
   } finally {
     await podManager.stop();
+    await metricsServer.close();
     await node.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
     flushLogs();
   }
+}
+
+async function readToken(file: string): Promise<string> {
+  const token = await readFile(file, 'utf8').then(
+    (t) => t.trim(),
+    (e: NodeJS.ErrnoException) => {
+      throw new CliError(`cannot read --metrics-token-file ${file} (${e.code ?? e.message}): give a readable file holding the token`);
+    },
+  );
+  if (!token) throw new CliError(`--metrics-token-file ${file} is empty: put the bearer token Prometheus sends in it`);
+  return token;
 }
 
 export function agentCommand(): Command {

@@ -38,6 +38,8 @@ export interface AgentOptions {
   /** Until the runtime layer reports its version, `containerd://unknown`. */
   containerRuntimeVersion?: () => Promise<string>;
   podManager?: PodManager;
+  /** The bound /metrics listener, reported in the node's status for Prometheus discovery. */
+  metrics?: { host: string; port: number };
 }
 
 export class Agent {
@@ -118,6 +120,7 @@ export class Agent {
       labels: identity.labels,
       agentVersion: this.opts.version,
       containerRuntimeVersion: (await this.opts.containerRuntimeVersion?.()) ?? 'containerd://unknown',
+      metrics: this.opts.metrics,
     });
     this.nc.publish(subjects.fromNode(identity.nodeName, 'status'), codecs.nodeStatusReport.encode(report));
   }

@@ -16,6 +16,8 @@ export interface RunAgentOptions {
   podManager?: PodManager;
   /** Reported as nodeInfo.containerRuntimeVersion. */
   containerRuntimeVersion?: () => Promise<string>;
+  /** The bound /metrics listener, reported in the node's status. */
+  metrics?: { host: string; port: number };
   signal: AbortSignal;
 }
 
@@ -26,7 +28,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<void> {
     const { caPem: _ca, certPem: _cert, keyPem: _key, nkeySeed: _seed, ...settings } = identity;
     await saveSettings(opts.dataDir, settings);
   }
-  const agent = new Agent({ identity, version: opts.version, log: opts.log, heartbeatIntervalMs: opts.heartbeatIntervalMs, podManager: opts.podManager, containerRuntimeVersion: opts.containerRuntimeVersion });
+  const agent = new Agent({ identity, version: opts.version, log: opts.log, heartbeatIntervalMs: opts.heartbeatIntervalMs, podManager: opts.podManager, containerRuntimeVersion: opts.containerRuntimeVersion, metrics: opts.metrics });
   const stopped = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
   opts.log.info({ node: identity.nodeName, server: identity.server }, 'agent starting');
   await Promise.race([agent.start(), stopped]);

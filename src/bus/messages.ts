@@ -83,6 +83,8 @@ export const nodeStatusReportSchema = z.object({
     operatingSystem: z.string().max(32),
     architecture: z.string().max(32),
   }),
+  /** Where the agent serves /metrics, for Node.status.daemonEndpoints and Prometheus discovery. */
+  metricsEndpoint: z.object({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) }).optional(),
 });
 export type NodeStatusReport = z.infer<typeof nodeStatusReportSchema>;
 

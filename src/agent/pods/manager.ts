@@ -38,6 +38,8 @@ export interface CriPodManagerOptions {
   backoff?: Backoff;
   /** containerID scheme; default `containerd`. */
   runtimeName?: string;
+  /** Called once per pod when this agent first gets it (the start of its start-latency clock). */
+  onPodSeen?: (pod: Pod) => void;
 }
 
 export class CriPodManager implements PodManager {
@@ -171,7 +173,10 @@ export class CriPodManager implements PodManager {
       const w = this.workers.get(uid);
       if (w) {
         if (!isDeepStrictEqual(stripStatus(w.currentPod), stripStatus(pod))) w.update(pod);
-      } else this.spawn(pod);
+      } else {
+        this.opts.onPodSeen?.(pod);
+        this.spawn(pod);
+      }
     }
     for (const [uid, w] of this.workers) if (!next.has(uid)) w.remove();
   }

@@ -1,0 +1,200 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Pod, PodStatus } from '../api/types.js';
+import type { CriRuntime } from '../cri/runtime.js';
+import type { Container, ContainerStats, PodSandbox } from '../cri/types.js';
+import type { Logger } from '../log/logger.js';
+import { registerNodeMetrics, type HostFiles } from '../metrics/node.js';
+import { labels, managedSelector } from './pods/labels.js';
+
+// The agent's /metrics: node_exporter's node metrics, cAdvisor's container metrics from CRI
+// stats, and kubelet's own (probes, pod start latency, running pods and containers). Everything
+// from CRI is read once per scrape, when Prometheus asks; only the probe counter, the start
+// latency and the restart counts are kept between scrapes, as events arrive.
+
+export type ProbeType = 'Liveness' | 'Readiness' | 'Startup';
+export type ProbeResult = 'successful' | 'failed' | 'unknown';
+export type ProbeResultListener = (probeType: ProbeType, result: ProbeResult, namespace: string, pod: string, container: string) => void;
+
+export interface AgentMetricsOptions {
+  runtime: CriRuntime;
+  dataDir: string;
+  log: Logger;
+  files?: HostFiles;
+  /** Default true; off in tests that count metrics of their own. */
+  processMetrics?: boolean;
+}
+
+/** What one scrape reads from CRI; shared by every collector of that scrape. */
+export interface CriSnapshot {
+  sandboxes: PodSandbox[];
+  containers: Container[];
+  stats: ContainerStats[];
+}
+
+/** Scrapes that overlap (or come within this long of each other) share one CRI read. */
+const SNAPSHOT_REUSE_MS = 1_000;
+
+const ident = (l: Record<string, string>) => ({ namespace: l[labels.podNamespace] ?? '', pod: l[labels.podName] ?? '', container: l[labels.containerName] ?? '' });
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  /** The prober's callback: pass it as the pod manager's onProbeResult. */
+  readonly onProbeResult: ProbeResultListener;
+  private snapshot: { at: number; value: Promise<CriSnapshot> } | undefined;
+  /** When this agent first saw each pod that has not reached Running yet. */
+  private readonly seenAt = new Map<string, number>();
+  private readonly restarts = new Map<string, { namespace: string; pod: string; containers: Map<string, number> }>();
+  private readonly podStartDuration: Histogram;
+
+  constructor(private readonly opts: AgentMetricsOptions) {
+    const registers = [this.registry];
+    if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    registerNodeMetrics(this.registry, { dataDir: opts.dataDir, files: opts.files });
+
+    const probes = new Counter({
+      name: 'prober_probe_total',
+      help: 'Cumulative number of a liveness, readiness or startup probe for a container by result.',
+      labelNames: ['probe_type', 'result', 'namespace', 'pod', 'container'],
+      registers,
+    });
+    this.onProbeResult = (probeType, result, namespace, pod, container) => probes.inc({ probe_type: probeType, result, namespace, pod, container });
+
+    this.podStartDuration = new Histogram({
+      name: 'kubelet_pod_start_duration_seconds',
+      help: 'Duration in seconds from the agent seeing a pod for the first time to all its containers running.',
+      buckets: [0.5, 1, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600],
+      registers,
+    });
+
+    const self = this;
+    new Gauge({
+      name: 'kubelet_running_pods',
+      help: 'Number of pods that have a running pod sandbox.',
+      registers,
+      async collect() {
+        const s = await self.read();
+        this.set(s.sandboxes.filter((sb) => sb.state === 'SANDBOX_READY').length);
+      },
+    });
+    new Gauge({
+      name: 'kubelet_running_containers',
+      help: 'Number of containers currently running.',
+      labelNames: ['container_state'],
+      registers,
+      async collect() {
+        const s = await self.read();
+        this.reset();
+        const byState = new Map<string, number>();
+        for (const c of s.containers) {
+          const state = c.state.replace(/^CONTAINER_/, '').toLowerCase();
+          byState.set(state, (byState.get(state) ?? 0) + 1);
+        }
+        for (const [state, n] of byState) this.set({ container_state: state }, n);
+      },
+    });
+
+    const containerLabels = ['namespace', 'pod', 'container'] as const;
+    new Counter({
+      name: 'container_cpu_usage_seconds_total',
+      help: 'Cumulative cpu time consumed in seconds.',
+      labelNames: containerLabels,
+      registers,
+      async collect() {
+        const s = await self.read();
+        this.reset();
+        for (const st of runningStats(s)) {
+          const ns = st.cpu?.usageCoreNanoSeconds?.value;
+          if (ns !== undefined) this.inc(ident(st.attributes!.labels), ns / 1e9);
+        }
+      },
+    });
+    new Gauge({
+      name: 'container_memory_working_set_bytes',
+      help: 'Current working set in bytes.',
+      labelNames: containerLabels,
+      registers,
+      async collect() {
+        const s = await self.read();
+        this.reset();
+        for (const st of runningStats(s)) {
+          const ws = st.memory?.workingSetBytes?.value;
+          if (ws !== undefined) this.set(ident(st.attributes!.labels), ws);
+        }
+      },
+    });
+    new Gauge({
+      name: 'container_start_time_seconds',
+      help: 'Start time of the container since unix epoch in seconds.',
+      labelNames: containerLabels,
+      registers,
+      async collect() {
+        const s = await self.read();
+        this.reset();
+        for (const c of s.containers) if (c.state === 'CONTAINER_RUNNING') this.set(ident(c.labels), c.createdAt / 1e9);
+      },
+    });
+    new Counter({
+      name: 'kube_pod_container_status_restarts_total',
+      help: 'The number of container restarts per container.',
+      labelNames: containerLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const p of self.restarts.values()) for (const [container, n] of p.containers) this.inc({ namespace: p.namespace, pod: p.pod, container }, n);
+      },
+    });
+  }
+
+  /** The pod manager's onPodSeen: starts the pod's start-latency clock. */
+  readonly podSeen = (pod: Pod): void => {
+    const uid = pod.metadata.uid;
+    if (uid && !this.seenAt.has(uid)) this.seenAt.set(uid, Date.now());
+  };
+
+  /** The pod manager's status listener: start latency and restart counts. */
+  readonly podStatus = (pod: Pod, status: PodStatus, terminated: boolean): void => {
+    const uid = pod.metadata.uid!;
+    if (terminated) {
+      this.seenAt.delete(uid);
+      this.restarts.delete(uid);
+      return;
+    }
+    const statuses = status.containerStatuses ?? [];
+    this.restarts.set(uid, { namespace: pod.metadata.namespace ?? '', pod: pod.metadata.name ?? '', containers: new Map(statuses.map((c) => [c.name, c.restartCount])) });
+    const seen = this.seenAt.get(uid);
+    if (seen === undefined || statuses.length === 0 || !statuses.every((c) => c.state?.running)) return;
+    this.seenAt.delete(uid);
+    // Containers that ran before this agent saw the pod were adopted after a restart, not started.
+    const started = statuses.map((c) => Date.parse(c.state!.running!.startedAt ?? ''));
+    if (started.some((t) => !(t >= Math.floor(seen / 1000) * 1000))) return;
+    this.podStartDuration.observe((Date.now() - seen) / 1000);
+  };
+
+  /** The CRI state of this scrape: one list of sandboxes, containers and stats. */
+  read(): Promise<CriSnapshot> {
+    const now = Date.now();
+    if (this.snapshot && now - this.snapshot.at < SNAPSHOT_REUSE_MS) return this.snapshot.value;
+    const { runtime } = this.opts;
+    const value = Promise.all([
+      runtime.listPodSandbox({ labelSelector: managedSelector }, { timeoutMs: 10_000 }),
+      runtime.listContainers({ labelSelector: managedSelector }, { timeoutMs: 10_000 }),
+      runtime.listContainerStats({ labelSelector: managedSelector }, { timeoutMs: 10_000 }),
+    ]).then(
+      ([sandboxes, containers, stats]) => ({ sandboxes, containers, stats }),
+      (e) => {
+        // The node metrics still answer while the runtime does not; the next scrape asks again.
+        this.opts.log.warn({ err: e }, 'reading container stats from the runtime failed');
+        if (this.snapshot?.value === value) this.snapshot = undefined;
+        return { sandboxes: [], containers: [], stats: [] };
+      },
+    );
+    this.snapshot = { at: now, value };
+    return value;
+  }
+}
+
+/** Stats of containers that run now (CRI also lists exited ones, with their last numbers). */
+function runningStats(s: CriSnapshot): ContainerStats[] {
+  const running = new Set(s.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => c.id));
+  return s.stats.filter((st) => st.attributes && running.has(st.attributes.id));
+}
