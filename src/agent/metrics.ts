@@ -8,8 +8,8 @@ import { labels, managedSelector } from './pods/labels.js';
 
 // The agent's /metrics: node_exporter's node metrics, cAdvisor's container metrics from CRI
 // stats, and kubelet's own (probes, pod start latency, running pods and containers). Everything
-// from CRI is read once per scrape, when Prometheus asks; only the probe counter, the start
-// latency and the restart counts are kept between scrapes, as events arrive.
+// from CRI is read when Prometheus asks (container stats one scrape ahead, see stats()); only the
+// probe counter, the start latency and the restart counts are kept between scrapes.
 
 export type ProbeType = 'Liveness' | 'Readiness' | 'Startup';
 export type ProbeResult = 'successful' | 'failed' | 'unknown';
@@ -22,6 +22,10 @@ export interface AgentMetricsOptions {
   files?: HostFiles;
   /** Default true; off in tests that count metrics of their own. */
   processMetrics?: boolean;
+  /** A stats reading younger than this is served without reading again. Default 5 s. */
+  statsRefreshMs?: number;
+  /** A stats reading older than this is not served: the scrape waits for a new one. Default 2 min. */
+  statsMaxAgeMs?: number;
 }
 
 /** What one scrape reads from CRI; shared by every collector of that scrape. */
@@ -31,7 +35,7 @@ export interface CriSnapshot {
   stats: ContainerStats[];
 }
 
-/** Scrapes that overlap (or come within this long of each other) share one CRI read. */
+/** Scrapes that overlap (or come within this long of each other) share one CRI listing. */
 const SNAPSHOT_REUSE_MS = 1_000;
 
 const ident = (l: Record<string, string>) => ({ namespace: l[labels.podNamespace] ?? '', pod: l[labels.podName] ?? '', container: l[labels.containerName] ?? '' });
@@ -40,13 +44,19 @@ export class AgentMetrics {
   readonly registry = new Registry();
   /** The prober's callback: pass it as the pod manager's onProbeResult. */
   readonly onProbeResult: ProbeResultListener;
-  private snapshot: { at: number; value: Promise<CriSnapshot> } | undefined;
+  private lists: { at: number; value: Promise<CriSnapshot> } | undefined;
+  private lastStats: { at: number; stats: ContainerStats[] } | undefined;
+  private statsInFlight: Promise<ContainerStats[]> | undefined;
+  private readonly statsRefreshMs: number;
+  private readonly statsMaxAgeMs: number;
   /** When this agent first saw each pod that has not reached Running yet. */
   private readonly seenAt = new Map<string, number>();
   private readonly restarts = new Map<string, { namespace: string; pod: string; containers: Map<string, number> }>();
   private readonly podStartDuration: Histogram;
 
   constructor(private readonly opts: AgentMetricsOptions) {
+    this.statsRefreshMs = opts.statsRefreshMs ?? 5_000;
+    this.statsMaxAgeMs = opts.statsMaxAgeMs ?? 120_000;
     const registers = [this.registry];
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     registerNodeMetrics(this.registry, { dataDir: opts.dataDir, files: opts.files });
@@ -170,26 +180,52 @@ export class AgentMetrics {
     this.podStartDuration.observe((Date.now() - seen) / 1000);
   };
 
-  /** The CRI state of this scrape: one list of sandboxes, containers and stats. */
+  /** The sandboxes and containers of this scrape: two cheap CRI lists, shared by its collectors. */
   read(): Promise<CriSnapshot> {
     const now = Date.now();
-    if (this.snapshot && now - this.snapshot.at < SNAPSHOT_REUSE_MS) return this.snapshot.value;
+    if (this.lists && now - this.lists.at < SNAPSHOT_REUSE_MS) return this.lists.value;
     const { runtime } = this.opts;
-    const value = Promise.all([
+    const value: Promise<CriSnapshot> = Promise.all([
       runtime.listPodSandbox({ labelSelector: managedSelector }, { timeoutMs: 10_000 }),
       runtime.listContainers({ labelSelector: managedSelector }, { timeoutMs: 10_000 }),
-      runtime.listContainerStats({ labelSelector: managedSelector }, { timeoutMs: 10_000 }),
     ]).then(
-      ([sandboxes, containers, stats]) => ({ sandboxes, containers, stats }),
+      async ([sandboxes, containers]) => ({ sandboxes, containers, stats: await this.stats() }),
       (e) => {
         // The node metrics still answer while the runtime does not; the next scrape asks again.
-        this.opts.log.warn({ err: e }, 'reading container stats from the runtime failed');
-        if (this.snapshot?.value === value) this.snapshot = undefined;
+        this.opts.log.warn({ err: e }, 'listing containers for metrics failed');
+        if (this.lists?.value === value) this.lists = undefined;
         return { sandboxes: [], containers: [], stats: [] };
       },
     );
-    this.snapshot = { at: now, value };
+    this.lists = { at: now, value };
     return value;
+  }
+
+  /**
+   * Container stats cost the runtime a call to every container's shim (about 5 ms each on
+   * containerd 1.6), too slow to wait for on every scrape. Like cAdvisor's housekeeping, a scrape
+   * gets the last reading when it is younger than statsMaxAgeMs and then starts the next one
+   * (after its own lists, so the two do not compete), so the numbers lag by at most one scrape
+   * interval; only the first scrape, or one after a long pause, waits for a reading.
+   */
+  private stats(): Promise<ContainerStats[]> {
+    const now = Date.now();
+    const last = this.lastStats;
+    if (!this.statsInFlight && (!last || now - last.at >= this.statsRefreshMs)) {
+      this.statsInFlight = this.opts.runtime
+        .listContainerStats({ labelSelector: managedSelector }, { timeoutMs: 10_000 })
+        .then((stats) => {
+          this.lastStats = { at: now, stats };
+          return stats;
+        })
+        .catch((e) => {
+          this.opts.log.warn({ err: e }, 'reading container stats from the runtime failed');
+          return this.lastStats?.stats ?? [];
+        })
+        .finally(() => (this.statsInFlight = undefined));
+    }
+    if (last && now - last.at < this.statsMaxAgeMs) return Promise.resolve(last.stats);
+    return this.statsInFlight ?? Promise.resolve(last?.stats ?? []);
   }
 }
 

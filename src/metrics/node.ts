@@ -1,4 +1,4 @@
-import { readdir, readFile, statfs } from 'node:fs/promises';
+import { readdirSync, readFileSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { parseLoadavg, parseMeminfo, parseMountinfo, parseNetDev, parseProcStat, mountOf, parseThermalTemp, cpuModes } from './proc.js';
@@ -13,12 +13,20 @@ export interface HostFiles {
   statfs(path: string): Promise<{ blocks: number; bavail: number; bsize: number } | undefined>;
 }
 
-const orUndefined = <T>(p: Promise<T>) => p.catch(() => undefined);
+function attempt<T>(f: () => T, fallback: T): Promise<T> {
+  try {
+    return Promise.resolve(f());
+  } catch {
+    return Promise.resolve(fallback);
+  }
+}
 
+// Synchronous on purpose: /proc and /sys are answered from kernel memory in microseconds, while
+// the thread pool behind async reads may be queued behind slow disk or DNS work.
 export const hostFiles: HostFiles = {
-  read: (path) => orUndefined(readFile(path, 'utf8')),
-  list: (dir) => readdir(dir).catch(() => []),
-  statfs: (path) => orUndefined(statfs(path)),
+  read: (path) => attempt<string | undefined>(() => readFileSync(path, 'utf8'), undefined),
+  list: (dir) => attempt(() => readdirSync(dir), [] as string[]),
+  statfs: (path) => attempt<{ blocks: number; bavail: number; bsize: number } | undefined>(() => statfsSync(path), undefined),
 };
 
 export interface NodeMetricsOptions {
@@ -27,9 +35,27 @@ export interface NodeMetricsOptions {
   files?: HostFiles;
 }
 
+/** Reads of the same file within this long share one read: the collectors of one scrape. */
+const READ_REUSE_MS = 500;
+
+function sharedReads(files: HostFiles): HostFiles {
+  const recent = new Map<string, { at: number; value: Promise<string | undefined> }>();
+  return {
+    ...files,
+    read(path) {
+      const now = Date.now();
+      const hit = recent.get(path);
+      if (hit && now - hit.at < READ_REUSE_MS) return hit.value;
+      const value = files.read(path);
+      recent.set(path, { at: now, value });
+      return value;
+    },
+  };
+}
+
 /** Registers the node_* metrics; each reads its source when Prometheus scrapes. */
 export function registerNodeMetrics(registry: Registry, opts: NodeMetricsOptions): void {
-  const files = opts.files ?? hostFiles;
+  const files = sharedReads(opts.files ?? hostFiles);
   const registers = [registry];
 
   new Counter({
