@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
@@ -16,12 +17,24 @@ interface ServerFlags {
   natsServerPath: string;
   natsMonitorPort?: string;
   nodeMonitorGracePeriod: number;
+  metricsPort: string;
+  metricsTokenFile?: string;
 }
 
 function portNumber(flag: string, value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} ${JSON.stringify(value)} is not a port number (0-65535)`);
   return port;
+}
+
+async function readToken(file: string): Promise<string> {
+  const token = (
+    await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new Error(`cannot read --metrics-token-file ${file} (${e.code ?? e.message}): give a readable file holding the token`);
+    })
+  ).trim();
+  if (!token) throw new Error(`--metrics-token-file ${file} is empty: put the bearer token Prometheus sends in it`);
+  return token;
 }
 
 export function serverCommand(): Command {
@@ -34,6 +47,8 @@ export function serverCommand(): Command {
     .option('--nats-port <port>', 'port of the NATS server that agents connect to (TLS)', '4222')
     .option('--nats-server-path <path>', 'the nats-server binary the control plane starts and supervises', 'nats-server')
     .option('--nats-monitor-port <port>', "nats-server's HTTP monitoring port on loopback (off unless given)")
+    .option('--metrics-port <port>', 'plain-HTTP port of /metrics and /sd (Prometheus http_sd_configs discovery of every node), on --bind-address; 0 turns it off', '10251')
+    .option('--metrics-token-file <file>', 'a file holding a bearer token that /metrics and /sd then ask for')
     .addOption(
       new Option('--node-monitor-grace-period <duration>', 'how long a node may miss lease renewals before it is NotReady')
         .argParser(parseDurationMs)
@@ -42,6 +57,8 @@ export function serverCommand(): Command {
     .action(async (flags: ServerFlags) => {
       await runCommand(processIo, async () => {
         const log = logger('control-plane');
+        const metricsPort = portNumber('--metrics-port', flags.metricsPort);
+        const metricsToken = flags.metricsTokenFile ? await readToken(flags.metricsTokenFile) : undefined;
         const cp = await startControlPlane({
           dataDir: flags.dataDir,
           bindAddress: flags.bindAddress,
@@ -51,6 +68,8 @@ export function serverCommand(): Command {
           natsServerPath: flags.natsServerPath,
           natsMonitorPort: flags.natsMonitorPort === undefined ? undefined : portNumber('--nats-monitor-port', flags.natsMonitorPort),
           nodeMonitorGracePeriodMs: flags.nodeMonitorGracePeriod,
+          metricsPort: metricsPort === 0 ? undefined : metricsPort,
+          metricsToken,
           log,
         });
         await new Promise<void>((resolve) => {

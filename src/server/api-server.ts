@@ -5,6 +5,7 @@ import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, errors } from '../api/errors.js';
 import type { Logger } from '../log/logger.js';
+import type { ControlPlaneMetrics } from '../metrics/control-plane.js';
 import type { Store } from '../store/store.js';
 import { AdmissionChain } from './admission.js';
 import { refusalReason, userFromSocket, type UserInfo } from './authn.js';
@@ -31,6 +32,8 @@ export interface ApiServerOptions {
   log: Logger;
   /** Whether /readyz says ok; default: always once listening. */
   ready?: () => boolean;
+  /** Counts requests by verb, resource and code, and times them. */
+  metrics?: ControlPlaneMetrics;
 }
 
 type Reply = { status: number; body: unknown };
@@ -118,12 +121,18 @@ export class ApiServer {
     });
   }
 
+  /** Open watch streams, for the watchers gauge. */
+  get watchCount(): number {
+    return this.watches.size;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'https://localhost');
     const method = req.method ?? 'GET';
+    let route: Route | undefined;
     try {
-      const route = matchRoute(url.pathname);
+      route = matchRoute(url.pathname);
       if (route?.type === 'health') {
         const ok = route.check !== 'readyz' || (this.opts.ready?.() ?? true);
         sendText(res, ok ? 200 : 503, ok ? 'ok' : 'not ready');
@@ -171,6 +180,7 @@ export class ApiServer {
       this.sendError(res, e, method, url.pathname);
     } finally {
       this.log.debug({ method, path: url.pathname, status: res.statusCode, ms: Date.now() - started }, 'request');
+      this.opts.metrics?.apiRequest(verbOf(method, route, url), resourceOf(route), res.statusCode, (Date.now() - started) / 1000);
     }
   }
 
@@ -242,6 +252,21 @@ export class ApiServer {
     }
     sendJson(res, err.code, err.toStatus(), err.reason === 'RequestEntityTooLarge' ? { connection: 'close' } : {});
   }
+}
+
+/** kube-apiserver's verb label: LIST and WATCH for collections, the HTTP method otherwise. */
+function verbOf(method: string, route: Route | undefined, url: URL): string {
+  if (route?.type === 'resource' && method === 'GET' && !route.name) return isTrue(url.searchParams.get('watch')) ? 'WATCH' : 'LIST';
+  return method;
+}
+
+/** The resource label: the plural, with the subresource (`pods/log`); empty for other paths. */
+function resourceOf(route: Route | undefined): string {
+  if (!route) return '';
+  if (route.type === 'resource') return route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural;
+  if (route.type === 'podLog') return 'pods/log';
+  if (route.type === 'podExec') return 'pods/exec';
+  return '';
 }
 
 /** `dryRun=All` (the one value Kubernetes defines); any other value is refused rather than written for real. */
