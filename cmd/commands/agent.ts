@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseNodeLabels } from '../../src/agent/labels.js';
 import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } from '../../src/agent/identity.js';
-import { AgentMetrics } from '../../src/agent/metrics.js';
+import { AgentMetrics, UsageSummary } from '../../src/agent/metrics.js';
 import { internalIp } from '../../src/agent/node-info.js';
 import { CriPodManager } from '../../src/agent/pods/manager.js';
 import { DEFAULT_CNI_BRIDGE, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
@@ -99,6 +99,7 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     onPodSeen: metrics.podSeen,
   });
   podManager.onStatus(metrics.podStatus);
+  const usage = new UsageSummary({ runtime: node.runtime, nodeName: id.nodeName });
   let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
   try {
     metricsServer = await startMetricsServer({ registry: metrics.registry, bindAddress: id.metricsBindAddress ?? DEFAULT_AGENT_METRICS_BIND_ADDRESS, token: metricsToken, log: logger('metrics') });
@@ -119,6 +120,7 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
       podManager,
       containerRuntimeVersion: () => node.version(),
       metrics: { host: metricsServer.host, port: metricsServer.port },
+      statsSummary: () => usage.summary(),
       signal: ac.signal,
     });
   } finally {

@@ -2,8 +2,10 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Pod, PodStatus } from '../api/types.js';
 import type { CriRuntime } from '../cri/runtime.js';
 import type { Container, ContainerStats, PodSandbox } from '../cri/types.js';
+import type { StatsSummaryReply } from '../bus/messages.js';
 import type { Logger } from '../log/logger.js';
-import { registerNodeMetrics, type HostFiles } from '../metrics/node.js';
+import { hostFiles, registerNodeMetrics, type HostFiles } from '../metrics/node.js';
+import { busySeconds, parseMeminfo, parseProcStat } from '../metrics/proc.js';
 import { labels, managedSelector } from './pods/labels.js';
 
 // The agent's /metrics: node_exporter's node metrics, cAdvisor's container metrics from CRI
@@ -229,8 +231,82 @@ export class AgentMetrics {
   }
 }
 
+interface UsageSample {
+  at: number;
+  /** Seconds all CPUs were busy since boot. */
+  busy: number;
+  memoryWorkingSetBytes: number;
+  containers: Container[];
+  stats: ContainerStats[];
+}
+
+/** A CPU rate needs two readings at least this far apart; closer ones are too noisy. */
+const MIN_WINDOW_MS = 1_000;
+/** An older reading averages over too long to be "current" use: read twice instead. */
+const MAX_WINDOW_MS = 60_000;
+
+/**
+ * What `ctl top` shows (metrics-server's summary): CPU as a rate between this reading and the
+ * previous one (taking a second reading a second later when there is no usable previous one),
+ * and memory as the working set now.
+ */
+export class UsageSummary {
+  private last: UsageSample | undefined;
+
+  constructor(private readonly opts: { runtime: CriRuntime; nodeName: string; files?: HostFiles }) {}
+
+  async summary(): Promise<StatsSummaryReply> {
+    let now = await this.sample();
+    let prev = this.last;
+    if (!prev || now.at - prev.at < MIN_WINDOW_MS || now.at - prev.at > MAX_WINDOW_MS) {
+      prev = now;
+      await new Promise((r) => setTimeout(r, MIN_WINDOW_MS));
+      now = await this.sample();
+    }
+    this.last = now;
+    const window = (now.at - prev.at) / 1000;
+    const before = new Map(prev.stats.map((st) => [st.attributes?.id, st.cpu?.usageCoreNanoSeconds?.value ?? 0]));
+    const pods = new Map<string, StatsSummaryReply['pods'][number]>();
+    for (const st of runningStats(now)) {
+      const l = ident(st.attributes!.labels);
+      if (!l.namespace || !l.pod) continue;
+      const key = `${l.namespace}/${l.pod}`;
+      const pod = pods.get(key) ?? pods.set(key, { namespace: l.namespace, name: l.pod, containers: [] }).get(key)!;
+      const usedNs = (st.cpu?.usageCoreNanoSeconds?.value ?? 0) - (before.get(st.attributes!.id) ?? st.cpu?.usageCoreNanoSeconds?.value ?? 0);
+      pod.containers.push({ name: l.container, cpuNanoCores: Math.max(0, Math.round(usedNs / window)), memoryWorkingSetBytes: st.memory?.workingSetBytes?.value ?? 0 });
+    }
+    return {
+      v: 1,
+      nodeName: this.opts.nodeName,
+      timestamp: new Date(now.at).toISOString(),
+      windowSeconds: window,
+      node: { cpuNanoCores: Math.max(0, Math.round(((now.busy - prev.busy) / window) * 1e9)), memoryWorkingSetBytes: now.memoryWorkingSetBytes },
+      pods: [...pods.values()],
+    };
+  }
+
+  private async sample(): Promise<UsageSample> {
+    const files = this.opts.files ?? hostFiles;
+    const { runtime } = this.opts;
+    const [stat, meminfo, containers, stats] = await Promise.all([
+      files.read('/proc/stat'),
+      files.read('/proc/meminfo'),
+      runtime.listContainers({ labelSelector: managedSelector }, { timeoutMs: 10_000 }),
+      runtime.listContainerStats({ labelSelector: managedSelector }, { timeoutMs: 10_000 }),
+    ]);
+    const mem = parseMeminfo(meminfo ?? '');
+    return {
+      at: Date.now(),
+      busy: stat ? busySeconds(parseProcStat(stat)) : 0,
+      memoryWorkingSetBytes: Math.max(0, (mem.get('MemTotal') ?? 0) - (mem.get('MemAvailable') ?? 0)),
+      containers,
+      stats,
+    };
+  }
+}
+
 /** Stats of containers that run now (CRI also lists exited ones, with their last numbers). */
-function runningStats(s: CriSnapshot): ContainerStats[] {
+function runningStats(s: { containers: Container[]; stats: ContainerStats[] }): ContainerStats[] {
   const running = new Set(s.containers.filter((c) => c.state === 'CONTAINER_RUNNING').map((c) => c.id));
   return s.stats.filter((st) => st.attributes && running.has(st.attributes.id));
 }

@@ -41,6 +41,9 @@ type Reply = { status: number; body: unknown };
 /** Serves a pod's log (pods/NAME/log); throws an ApiError before writing anything if it cannot. */
 export type PodLogServer = (res: ServerResponse, namespace: string, name: string, query: PodLogQuery) => Promise<void>;
 
+/** NodeMetrics or PodMetrics (a list, or one object when a name is given), read from the nodes. */
+export type ResourceMetricsServer = (route: { kind: 'nodes' | 'pods'; namespace?: string; name?: string }) => Promise<unknown>;
+
 /** Runs a command in a pod's container (pods/NAME/exec, no terminal). */
 export type PodExecServer = (namespace: string, name: string, query: { container?: string; command: string[] }) => Promise<PodExecResult>;
 
@@ -56,6 +59,7 @@ export class ApiServer {
   private tokenApi: TokenApi | undefined;
   private podLogs: PodLogServer | undefined;
   private podExec: PodExecServer | undefined;
+  private resourceMetrics: ResourceMetricsServer | undefined;
   private address = '';
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -94,6 +98,11 @@ export class ApiServer {
 
   setPodExecServer(serve: PodExecServer | undefined): void {
     this.podExec = serve;
+  }
+
+  /** Resource usage is read from the nodes, so it goes live with the NATS plane. */
+  setResourceMetricsServer(serve: ResourceMetricsServer | undefined): void {
+    this.resourceMetrics = serve;
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -174,6 +183,13 @@ export class ApiServer {
         sendJson(res, 200, await this.podExec(route.namespace, route.name, parsePodExecQuery(url.searchParams)));
         return;
       }
+      if (route.type === 'resourceMetrics') {
+        req.resume();
+        if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; resource metrics are read with GET`);
+        if (!this.resourceMetrics) throw errors.unavailable('resource metrics are read through the NATS plane, which is not running yet; retry in a moment');
+        sendJson(res, 200, await this.resourceMetrics(route));
+        return;
+      }
       const reply = await this.dispatch(route, method, url, req, user);
       sendJson(res, reply.status, reply.body);
     } catch (e) {
@@ -184,7 +200,7 @@ export class ApiServer {
     }
   }
 
-  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
+  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' } | { type: 'resourceMetrics' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
     if (route.type !== 'resource') {
       req.resume();
       if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; discovery is read with GET`);
@@ -266,6 +282,7 @@ function resourceOf(route: Route | undefined): string {
   if (route.type === 'resource') return route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural;
   if (route.type === 'podLog') return 'pods/log';
   if (route.type === 'podExec') return 'pods/exec';
+  if (route.type === 'resourceMetrics') return `${route.kind}.metrics.k8s.io`;
   return '';
 }
 

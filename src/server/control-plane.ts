@@ -24,6 +24,7 @@ import { startPodDispatch } from './pod-dispatch.js';
 import { execInPod } from './pod-exec.js';
 import { servePodLogs } from './pod-logs.js';
 import { prometheusTargets } from './prometheus-sd.js';
+import { serveResourceMetrics } from './resource-metrics.js';
 
 // `ctl server`'s process: PKI, store, the HTTPS API and the admin kubeconfig, started in that
 // order and closed in reverse. Later parts of the control plane (the NATS plane, scheduler,
@@ -159,6 +160,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     cleanups.push(() => api.setPodLogServer(undefined));
     api.setPodExecServer((namespace, name, query) => execInPod({ nc: nats.nc, store }, namespace, name, query));
     cleanups.push(() => api.setPodExecServer(undefined));
+    const usageDeps = { nc: nats.nc, store, log: logger('resource-metrics') };
+    api.setResourceMetricsServer((route) => serveResourceMetrics(usageDeps, route));
+    cleanups.push(() => api.setResourceMetricsServer(undefined));
 
     if (opts.scheduler !== false) {
       const scheduler = startScheduler(store, { log: logger('scheduler'), metrics });
