@@ -1,5 +1,4 @@
 import { Command, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import { parseNodeLabels } from '../../src/agent/labels.js';
 import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } from '../../src/agent/identity.js';
@@ -15,6 +14,7 @@ import { clientVersion } from '../../src/cli/version.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
 import { parseBindAddress, startMetricsServer } from '../../src/metrics/http.js';
 import { parseDurationMs } from './duration.js';
+import { readMetricsToken } from './metrics-token.js';
 
 // `ctl agent`: runs an already-joined node (what the systemd unit starts). No token needed:
 // the node's identity from `ctl join` is in its data dir.
@@ -76,7 +76,7 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   if (flags.metricsBindAddress !== undefined) parseBindAddress(flags.metricsBindAddress);
-  const metricsToken = flags.metricsTokenFile ? await readToken(flags.metricsTokenFile) : undefined;
+  const metricsToken = flags.metricsTokenFile ? await readMetricsToken(flags.metricsTokenFile) : undefined;
   const id = await runtimeSettings(flags, identity ?? (await loadIdentity(flags.dataDir)));
   const log = logger('agent');
   const node = await startNodeRuntime({
@@ -131,17 +131,6 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     process.off('SIGTERM', stop);
     flushLogs();
   }
-}
-
-async function readToken(file: string): Promise<string> {
-  const token = await readFile(file, 'utf8').then(
-    (t) => t.trim(),
-    (e: NodeJS.ErrnoException) => {
-      throw new CliError(`cannot read --metrics-token-file ${file} (${e.code ?? e.message}): give a readable file holding the token`);
-    },
-  );
-  if (!token) throw new CliError(`--metrics-token-file ${file} is empty: put the bearer token Prometheus sends in it`);
-  return token;
 }
 
 export function agentCommand(): Command {

@@ -1,10 +1,10 @@
 import { Command, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
 import { startControlPlane } from '../../src/server/control-plane.js';
 import { parseDurationMs } from './duration.js';
+import { readMetricsToken } from './metrics-token.js';
 
 // `ctl server`: the control plane in the foreground until SIGTERM or SIGINT, then a clean stop.
 
@@ -25,16 +25,6 @@ function portNumber(flag: string, value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${flag} ${JSON.stringify(value)} is not a port number (0-65535)`);
   return port;
-}
-
-async function readToken(file: string): Promise<string> {
-  const token = (
-    await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new Error(`cannot read --metrics-token-file ${file} (${e.code ?? e.message}): give a readable file holding the token`);
-    })
-  ).trim();
-  if (!token) throw new Error(`--metrics-token-file ${file} is empty: put the bearer token Prometheus sends in it`);
-  return token;
 }
 
 export function serverCommand(): Command {
@@ -58,7 +48,7 @@ export function serverCommand(): Command {
       await runCommand(processIo, async () => {
         const log = logger('control-plane');
         const metricsPort = portNumber('--metrics-port', flags.metricsPort);
-        const metricsToken = flags.metricsTokenFile ? await readToken(flags.metricsTokenFile) : undefined;
+        const metricsToken = flags.metricsTokenFile ? await readMetricsToken(flags.metricsTokenFile) : undefined;
         const cp = await startControlPlane({
           dataDir: flags.dataDir,
           bindAddress: flags.bindAddress,
