@@ -16,6 +16,7 @@ import { resetCommand } from './commands/reset.js';
 import { tokenCommand } from './commands/token.js';
 import { serverCommand } from './commands/server.js';
 import { cordonCommand, uncordonCommand } from './commands/cordon.js';
+import { topCommand } from './commands/top.js';
 import { labelCommand } from './commands/label.js';
 import { taintCommand } from './commands/taint.js';
 import { drainCommand } from './commands/drain.js';
@@ -30,6 +31,7 @@ const program = new Command('ctl')
   .showHelpAfterError()
   .addCommand(getCommand())
   .addCommand(describeCommand())
+  .addCommand(topCommand())
   .addCommand(applyCommand())
   .addCommand(createCommand())
   .addCommand(deleteCommand())

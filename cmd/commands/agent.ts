@@ -3,6 +3,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { parseNodeLabels } from '../../src/agent/labels.js';
 import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } from '../../src/agent/identity.js';
+import { AgentMetrics, UsageSummary } from '../../src/agent/metrics.js';
 import { internalIp } from '../../src/agent/node-info.js';
 import { ImageReceiver } from '../../src/agent/images.js';
 import { CriPodManager } from '../../src/agent/pods/manager.js';
@@ -16,7 +17,9 @@ import { runCommand } from '../../src/cli/run.js';
 import { clientVersion } from '../../src/cli/version.js';
 import { importImage } from '../../src/cri/image-import.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
+import { parseBindAddress, startMetricsServer } from '../../src/metrics/http.js';
 import { parseDurationMs } from './duration.js';
+import { readMetricsToken } from './metrics-token.js';
 
 // `ctl agent`: runs an already-joined node (what the systemd unit starts). No token needed:
 // the node's identity from `ctl join` is in its data dir.
@@ -30,7 +33,11 @@ export interface AgentFlags {
   cniBridge?: string;
   privateRegistry?: string;
   podManifestPath?: string;
+  metricsBindAddress?: string;
+  metricsTokenFile?: string;
 }
+
+export const DEFAULT_AGENT_METRICS_BIND_ADDRESS = '0.0.0.0:10249';
 
 export function addAgentFlags(cmd: Command): Command {
   return cmd
@@ -43,7 +50,9 @@ export function addAgentFlags(cmd: Command): Command {
     .option('--pod-cidr <cidr>', "pod subnet of the agent's own containerd; default: a /24 in 10.42.0.0/16 chosen by the node name")
     .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`)
     .option('--private-registry <file>', `registry mirrors, TLS and credentials in k3s's registries.yaml format (default ${DEFAULT_REGISTRIES_FILE} when it exists)`)
-    .option('--pod-manifest-path <dir>', 'directory of static pod manifests this node runs by itself (kubelet staticPodPath); default DATA_DIR/manifests');
+    .option('--pod-manifest-path <dir>', 'directory of static pod manifests this node runs by itself (kubelet staticPodPath); default DATA_DIR/manifests')
+    .option('--metrics-bind-address <host:port>', `where the agent serves Prometheus /metrics and /healthz (default ${DEFAULT_AGENT_METRICS_BIND_ADDRESS}); port 0 picks a free one`)
+    .option('--metrics-token-file <file>', 'a file holding a bearer token /metrics then asks for (Prometheus: authorization.credentials_file)');
 }
 
 /** Runtime flags given now replace those saved; the saved ones apply when none are given. */
@@ -53,8 +62,14 @@ async function runtimeSettings(flags: AgentFlags, identity: AgentIdentity): Prom
     ...(flags.containerRuntimeEndpoint !== undefined ? { containerRuntimeEndpoint: flags.containerRuntimeEndpoint } : {}),
     ...(flags.podCidr !== undefined ? { podCidr: flags.podCidr } : {}),
     ...(flags.cniBridge !== undefined ? { cniBridge: flags.cniBridge } : {}),
+    ...(flags.metricsBindAddress !== undefined ? { metricsBindAddress: flags.metricsBindAddress } : {}),
   };
-  if (next.containerRuntimeEndpoint !== identity.containerRuntimeEndpoint || next.podCidr !== identity.podCidr || next.cniBridge !== identity.cniBridge) {
+  if (
+    next.containerRuntimeEndpoint !== identity.containerRuntimeEndpoint ||
+    next.podCidr !== identity.podCidr ||
+    next.cniBridge !== identity.cniBridge ||
+    next.metricsBindAddress !== identity.metricsBindAddress
+  ) {
     const { caPem: _ca, certPem: _cert, keyPem: _key, nkeySeed: _seed, ...settings } = next;
     await saveSettings(flags.dataDir, settings);
   }
@@ -69,6 +84,8 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  if (flags.metricsBindAddress !== undefined) parseBindAddress(flags.metricsBindAddress);
+  const metricsToken = flags.metricsTokenFile ? await readMetricsToken(flags.metricsTokenFile) : undefined;
   const id = await runtimeSettings(flags, identity ?? (await loadIdentity(flags.dataDir)));
   const log = logger('agent');
   const node = await startNodeRuntime({
@@ -90,6 +107,7 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     log: logger('images'),
   });
   await images.cleanLeftovers();
+  const metrics = new AgentMetrics({ runtime: node.runtime, dataDir: flags.dataDir, log: logger('metrics') });
   const podManager = new CriPodManager({
     runtime: node.runtime,
     dataDir: flags.dataDir,
@@ -100,7 +118,17 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     containerd: node.containerd,
     staticPods: new StaticPodSource({ dir: flags.podManifestPath ?? join(flags.dataDir, 'manifests'), nodeName: id.nodeName, log: logger('static-pods') }),
     log: logger('pods'),
+    onPodSeen: metrics.podSeen,
   });
+  podManager.onStatus(metrics.podStatus);
+  const usage = new UsageSummary({ runtime: node.runtime, nodeName: id.nodeName });
+  let metricsServer: Awaited<ReturnType<typeof startMetricsServer>> | undefined;
+  try {
+    metricsServer = await startMetricsServer({ registry: metrics.registry, bindAddress: id.metricsBindAddress ?? DEFAULT_AGENT_METRICS_BIND_ADDRESS, token: metricsToken, log: logger('metrics') });
+  } catch (e) {
+    await node.close();
+    throw new CliError((e as Error).message);
+  }
   // Pods kept on disk run (and restart) before, and without, any control plane.
   await podManager.startLocal();
   try {
@@ -113,10 +141,13 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
       identity: id,
       podManager,
       containerRuntimeVersion: () => node.version(),
+      metrics: { host: metricsServer.host, port: metricsServer.port },
+      statsSummary: () => usage.summary(),
       signal: ac.signal,
     });
   } finally {
     await podManager.stop();
+    await metricsServer.close();
     await node.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

@@ -16,7 +16,6 @@ interface JoinFlags extends AgentFlags {
   token?: string;
   discoveryTokenCaCertHash?: string;
   nodeName: string;
-  metricsBindAddress?: string;
 }
 
 export function joinCommand(): Command {
@@ -26,8 +25,7 @@ export function joinCommand(): Command {
       .argument('<nats-url>', "the control plane's NATS address, like nats://10.0.0.2:4222")
       .option('--token <token>', 'bootstrap token from ctl token create (id.secret)')
       .option('--discovery-token-ca-cert-hash <sha256:hex>', "the cluster CA's public key hash, from ctl token create --print-join-command")
-      .option('--node-name <name>', 'name of the Node object', os.hostname().toLowerCase())
-      .option('--metrics-bind-address <addr:port>', "where the agent serves Prometheus metrics"),
+      .option('--node-name <name>', 'name of the Node object', os.hostname().toLowerCase()),
   ).action(async (url: string, flags: JoinFlags) => {
     await runCommand(processIo, async () => {
       const missing = [!flags.token && '--token', !flags.discoveryTokenCaCertHash && '--discovery-token-ca-cert-hash'].filter(Boolean);

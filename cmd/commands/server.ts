@@ -4,6 +4,7 @@ import { runCommand } from '../../src/cli/run.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
 import { startControlPlane } from '../../src/server/control-plane.js';
 import { parseDurationMs } from './duration.js';
+import { readMetricsToken } from './metrics-token.js';
 
 // `ctl server`: the control plane in the foreground until SIGTERM or SIGINT, then a clean stop.
 
@@ -16,6 +17,8 @@ interface ServerFlags {
   natsServerPath: string;
   natsMonitorPort?: string;
   nodeMonitorGracePeriod: number;
+  metricsPort: string;
+  metricsTokenFile?: string;
 }
 
 function portNumber(flag: string, value: string): number {
@@ -34,6 +37,8 @@ export function serverCommand(): Command {
     .option('--nats-port <port>', 'port of the NATS server that agents connect to (TLS)', '4222')
     .option('--nats-server-path <path>', 'the nats-server binary the control plane starts and supervises', 'nats-server')
     .option('--nats-monitor-port <port>', "nats-server's HTTP monitoring port on loopback (off unless given)")
+    .option('--metrics-port <port>', 'plain-HTTP port of /metrics and /sd (Prometheus http_sd_configs discovery of every node), on --bind-address; 0 turns it off', '10251')
+    .option('--metrics-token-file <file>', 'a file holding a bearer token that /metrics and /sd then ask for')
     .addOption(
       new Option('--node-monitor-grace-period <duration>', 'how long a node may miss lease renewals before it is NotReady')
         .argParser(parseDurationMs)
@@ -42,6 +47,8 @@ export function serverCommand(): Command {
     .action(async (flags: ServerFlags) => {
       await runCommand(processIo, async () => {
         const log = logger('control-plane');
+        const metricsPort = portNumber('--metrics-port', flags.metricsPort);
+        const metricsToken = flags.metricsTokenFile ? await readMetricsToken(flags.metricsTokenFile) : undefined;
         const cp = await startControlPlane({
           dataDir: flags.dataDir,
           bindAddress: flags.bindAddress,
@@ -51,6 +58,8 @@ export function serverCommand(): Command {
           natsServerPath: flags.natsServerPath,
           natsMonitorPort: flags.natsMonitorPort === undefined ? undefined : portNumber('--nats-monitor-port', flags.natsMonitorPort),
           nodeMonitorGracePeriodMs: flags.nodeMonitorGracePeriod,
+          metricsPort: metricsPort === 0 ? undefined : metricsPort,
+          metricsToken,
           log,
         });
         await new Promise<void>((resolve) => {

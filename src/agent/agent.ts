@@ -1,7 +1,7 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { connectBus } from '../bus/connection.js';
 import { receive } from '../bus/codec.js';
-import { codecs } from '../bus/messages.js';
+import { codecs, type StatsSummaryReply } from '../bus/messages.js';
 import { subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
 import type { AgentIdentity } from './identity.js';
@@ -38,11 +38,16 @@ export interface AgentOptions {
   /** Until the runtime layer reports its version, `containerd://unknown`. */
   containerRuntimeVersion?: () => Promise<string>;
   podManager?: PodManager;
+  /** The bound /metrics listener, reported in the node's status for Prometheus discovery. */
+  metrics?: { host: string; port: number };
+  /** Answers the control plane's resource usage requests (metrics.k8s.io, `ctl top`). */
+  statsSummary?: () => Promise<StatsSummaryReply>;
 }
 
 export class Agent {
   private nc: NatsConnection | undefined;
   private sub: Subscription | undefined;
+  private statsSub: Subscription | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -74,6 +79,17 @@ export class Agent {
         if (req) void this.resync(`control plane asked: ${req.reason}`);
       },
     });
+    const summary = this.opts.statsSummary;
+    if (summary) {
+      this.statsSub = nc.subscribe(subjects.toNode(identity.nodeName, 'stats'), {
+        callback: (err, msg) => {
+          if (err || !msg.reply || !receive(codecs.statsSummaryRequest, msg, log)) return;
+          summary()
+            .then((reply) => msg.respond(codecs.statsSummaryReply.encode(reply)))
+            .catch((e) => log.warn({ err: e }, 'answering a resource usage request failed'));
+        },
+      });
+    }
     log.info({ node: identity.nodeName, server: identity.server }, 'agent connected');
     await this.sendStatus();
     this.renewLease();
@@ -95,6 +111,7 @@ export class Agent {
     this.stopTimers();
     await this.opts.podManager?.stop();
     this.sub?.unsubscribe();
+    this.statsSub?.unsubscribe();
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc?.close());
   }
 
@@ -118,6 +135,7 @@ export class Agent {
       labels: identity.labels,
       agentVersion: this.opts.version,
       containerRuntimeVersion: (await this.opts.containerRuntimeVersion?.()) ?? 'containerd://unknown',
+      metrics: this.opts.metrics,
     });
     this.nc.publish(subjects.fromNode(identity.nodeName, 'status'), codecs.nodeStatusReport.encode(report));
   }

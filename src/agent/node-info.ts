@@ -74,11 +74,15 @@ export interface NodeDescriptionInput {
   /** --node-ip: overrides the detected InternalIP. */
   nodeIp?: string;
   maxPods?: number;
+  /** The bound metrics listener; a wildcard host is reported as the InternalIP. */
+  metrics?: { host: string; port: number };
 }
 
 export function describeNode(facts: SystemFacts, input: NodeDescriptionInput): NodeStatusReport {
   const arch = goArch(facts.arch());
   const operatingSystem = facts.platform();
+  const internal = input.nodeIp ?? internalIp(facts.networkInterfaces());
+  const wildcardHost = (h: string) => h === '' || h === '0.0.0.0' || h === '::';
   const capacity = {
     cpu: String(facts.cpuCount()),
     memory: `${Math.floor(facts.memoryBytes() / 1024)}Ki`,
@@ -94,7 +98,7 @@ export function describeNode(facts: SystemFacts, input: NodeDescriptionInput): N
       'kubernetes.io/hostname': input.nodeName,
     },
     addresses: [
-      { type: 'InternalIP', address: input.nodeIp ?? internalIp(facts.networkInterfaces()) },
+      { type: 'InternalIP', address: internal },
       { type: 'Hostname', address: facts.hostname() },
     ],
     capacity,
@@ -109,5 +113,6 @@ export function describeNode(facts: SystemFacts, input: NodeDescriptionInput): N
       operatingSystem,
       architecture: arch,
     },
+    ...(input.metrics ? { metricsEndpoint: { host: wildcardHost(input.metrics.host) ? internal : input.metrics.host, port: input.metrics.port } } : {}),
   };
 }

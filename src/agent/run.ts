@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger.js';
-import { Agent, type PodManager } from './agent.js';
+import { Agent, type AgentOptions, type PodManager } from './agent.js';
 import { loadIdentity, saveSettings, type AgentIdentity } from './identity.js';
 
 // Runs an already-joined node's agent in the foreground until a signal or a fatal error.
@@ -16,6 +16,9 @@ export interface RunAgentOptions {
   podManager?: PodManager;
   /** Reported as nodeInfo.containerRuntimeVersion. */
   containerRuntimeVersion?: () => Promise<string>;
+  /** The bound /metrics listener, reported in the node's status. */
+  metrics?: { host: string; port: number };
+  statsSummary?: AgentOptions['statsSummary'];
   signal: AbortSignal;
 }
 
@@ -26,7 +29,9 @@ export async function runAgent(opts: RunAgentOptions): Promise<void> {
     const { caPem: _ca, certPem: _cert, keyPem: _key, nkeySeed: _seed, ...settings } = identity;
     await saveSettings(opts.dataDir, settings);
   }
-  const agent = new Agent({ identity, version: opts.version, log: opts.log, heartbeatIntervalMs: opts.heartbeatIntervalMs, podManager: opts.podManager, containerRuntimeVersion: opts.containerRuntimeVersion });
+  const agent = new Agent({ identity, version: opts.version, log: opts.log, heartbeatIntervalMs: opts.heartbeatIntervalMs, podManager: opts.podManager, containerRuntimeVersion: opts.containerRuntimeVersion, metrics: opts.metrics,
+    statsSummary: opts.statsSummary,
+  });
   const stopped = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
   opts.log.info({ node: identity.nodeName, server: identity.server }, 'agent starting');
   await Promise.race([agent.start(), stopped]);

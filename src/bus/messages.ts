@@ -83,6 +83,8 @@ export const nodeStatusReportSchema = z.object({
     operatingSystem: z.string().max(32),
     architecture: z.string().max(32),
   }),
+  /** Where the agent serves /metrics, for Node.status.daemonEndpoints and Prometheus discovery. */
+  metricsEndpoint: z.object({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65535) }).optional(),
 });
 export type NodeStatusReport = z.infer<typeof nodeStatusReportSchema>;
 
@@ -360,6 +362,30 @@ export const imageReplySchema = z.discriminatedUnion('ok', [
 ]);
 export type ImageReply = z.infer<typeof imageReplySchema>;
 
+// ---- resource usage (metrics.k8s.io, `ctl top`: the control plane asks, the node replies) ------
+
+/** Asks a node for its and its pods' current CPU and memory use. */
+export const statsSummaryRequestSchema = z.object({ v: v1 });
+export type StatsSummaryRequest = z.infer<typeof statsSummaryRequestSchema>;
+
+const usage = {
+  /** CPU in use, in billionths of a core, averaged over the window. */
+  cpuNanoCores: z.number().min(0),
+  memoryWorkingSetBytes: z.number().min(0),
+};
+export const statsSummaryReplySchema = z.object({
+  v: v1,
+  nodeName: nodeNameSchema,
+  /** When the numbers were read, and over how many seconds CPU use was averaged. */
+  timestamp: z.iso.datetime(),
+  windowSeconds: z.number().positive(),
+  node: z.object(usage),
+  pods: z
+    .array(z.object({ namespace: podRef.namespace, name: podRef.name, containers: z.array(z.object({ name: z.string().max(63), ...usage })).max(64) }))
+    .max(1000),
+});
+export type StatsSummaryReply = z.infer<typeof statsSummaryReplySchema>;
+
 export const codecs = {
   clusterInfoRequest: jsonCodec('ClusterInfoRequest', clusterInfoRequestSchema),
   clusterInfoReply: jsonCodec('ClusterInfoReply', clusterInfoReplySchema),
@@ -383,6 +409,8 @@ export const codecs = {
   staticPodsReport: jsonCodec('StaticPodsReport', staticPodsReportSchema),
   imageRequest: jsonCodec('ImageRequest', imageRequestSchema),
   imageReply: jsonCodec('ImageReply', imageReplySchema),
+  statsSummaryRequest: jsonCodec('StatsSummaryRequest', statsSummaryRequestSchema),
+  statsSummaryReply: jsonCodec('StatsSummaryReply', statsSummaryReplySchema),
 };
 
 export function bootstrapFailure(reason: BootstrapErrorReason, message: string): BootstrapError {

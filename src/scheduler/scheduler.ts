@@ -2,6 +2,7 @@ import { setImmediate as yieldToEventLoop, setTimeout as sleep } from 'node:time
 import { isApiError } from '../api/errors.js';
 import type { Node, Pod } from '../api/types.js';
 import { logger, type Logger } from '../log/logger.js';
+import type { SchedulerMetrics } from '../metrics/control-plane.js';
 import type { Store, StoreEvent, Watch } from '../store/store.js';
 import { schedulePod } from './algorithm.js';
 import { bindPod, markUnschedulable, recordEvent, saysUnschedulable, scheduledMessage, schedulerEvent } from './binder.js';
@@ -32,6 +33,8 @@ export interface SchedulerOptions {
   housekeepingMs?: number;
   log?: Logger;
   now?: () => Date;
+  /** Attempts by result and their latency. */
+  metrics?: SchedulerMetrics;
 }
 
 export interface SchedulerStats {
@@ -248,6 +251,7 @@ class BindingLoop implements Scheduler {
     const pod = this.cache.pendingPod(key);
     if (!pod || this.cache.isAssumed(key)) return;
     const info = podInfo(pod);
+    const decideStart = performance.now();
     const result = schedulePod(info, this.cache, {
       plugins: this.plugins,
       startIndex: this.nextStartNodeIndex,
@@ -257,9 +261,10 @@ class BindingLoop implements Scheduler {
     this.nextStartNodeIndex = nodeCount ? (this.nextStartNodeIndex + result.processed) % nodeCount : 0;
     if (result.ok) {
       this.cache.assume(info, result.nodeName);
-      this.track(this.bind(info, result.nodeName));
+      this.track(this.bind(info, result.nodeName, decideStart));
     } else {
       this.counters.unschedulableAttempts++;
+      this.opts.metrics?.scheduleAttempt('unschedulable', (performance.now() - decideStart) / 1000);
       this.queue.markUnschedulable(key);
       this.track(this.reportUnschedulable(key, pod, result.message));
     }
@@ -270,7 +275,7 @@ class BindingLoop implements Scheduler {
     void p.finally(() => this.writes.delete(p));
   }
 
-  private async bind(info: PodInfo, nodeName: string): Promise<void> {
+  private async bind(info: PodInfo, nodeName: string, decideStart: number): Promise<void> {
     const { key, pod } = info;
     this.bindingsInFlight++;
     let outcome;
@@ -278,6 +283,7 @@ class BindingLoop implements Scheduler {
       outcome = await bindPod(this.store, pod, nodeName, this.now());
     } catch (e) {
       this.counters.bindErrors++;
+      this.opts.metrics?.scheduleAttempt('error', (performance.now() - decideStart) / 1000);
       this.cache.forget(key, pod.metadata.uid);
       if (!this.stopped) {
         this.log.warn({ err: e, pod: key, node: nodeName }, 'binding failed; the pod is retried after a backoff');
@@ -296,6 +302,7 @@ class BindingLoop implements Scheduler {
       return;
     }
     this.counters.bound++;
+    this.opts.metrics?.scheduleAttempt('scheduled', (performance.now() - decideStart) / 1000);
     this.forgetPod(key);
     this.log.debug({ pod: key, node: nodeName }, 'pod bound');
     await this.writeEvent(schedulerEvent(pod, 'Normal', 'Scheduled', scheduledMessage(pod, nodeName), this.now()));

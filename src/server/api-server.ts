@@ -7,6 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { ApiError, errors } from '../api/errors.js';
 import { EXEC_STREAM_PROTOCOL } from '../api/exec-stream.js';
 import type { Logger } from '../log/logger.js';
+import type { ControlPlaneMetrics } from '../metrics/control-plane.js';
 import type { Store } from '../store/store.js';
 import { AdmissionChain } from './admission.js';
 import { refusalReason, userFromSocket, type UserInfo } from './authn.js';
@@ -34,12 +35,17 @@ export interface ApiServerOptions {
   log: Logger;
   /** Whether /readyz says ok; default: always once listening. */
   ready?: () => boolean;
+  /** Counts requests by verb, resource and code, and times them. */
+  metrics?: ControlPlaneMetrics;
 }
 
 type Reply = { status: number; body: unknown };
 
 /** Serves a pod's log (pods/NAME/log); throws an ApiError before writing anything if it cannot. */
 export type PodLogServer = (res: ServerResponse, namespace: string, name: string, query: PodLogQuery) => Promise<void>;
+
+/** NodeMetrics or PodMetrics (a list, or one object when a name is given), read from the nodes. */
+export type ResourceMetricsServer = (route: { kind: 'nodes' | 'pods'; namespace?: string; name?: string }) => Promise<unknown>;
 
 /** Runs a command in a pod's container (pods/NAME/exec, no terminal). */
 export type PodExecServer = (namespace: string, name: string, query: { container?: string; command: string[] }) => Promise<PodExecResult>;
@@ -69,6 +75,7 @@ export class ApiServer {
   private podExec: PodExecServer | undefined;
   private execSessions: ExecSessionServer | undefined;
   private nodeImages: NodeImageServer | undefined;
+  private resourceMetrics: ResourceMetricsServer | undefined;
   private address = '';
 
   constructor(private readonly opts: ApiServerOptions) {
@@ -123,6 +130,11 @@ export class ApiServer {
     this.nodeImages = serve;
   }
 
+  /** Resource usage is read from the nodes, so it goes live with the NATS plane. */
+  setResourceMetricsServer(serve: ResourceMetricsServer | undefined): void {
+    this.resourceMetrics = serve;
+  }
+
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
@@ -148,12 +160,18 @@ export class ApiServer {
     });
   }
 
+  /** Open watch streams, for the watchers gauge. */
+  get watchCount(): number {
+    return this.watches.size;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'https://localhost');
     const method = req.method ?? 'GET';
+    let route: Route | undefined;
     try {
-      const route = matchRoute(url.pathname);
+      route = matchRoute(url.pathname);
       if (route?.type === 'health') {
         const ok = route.check !== 'readyz' || (this.opts.ready?.() ?? true);
         sendText(res, ok ? 200 : 503, ok ? 'ok' : 'not ready');
@@ -213,12 +231,20 @@ export class ApiServer {
         }
         return;
       }
+      if (route.type === 'resourceMetrics') {
+        req.resume();
+        if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; resource metrics are read with GET`);
+        if (!this.resourceMetrics) throw errors.unavailable('resource metrics are read through the NATS plane, which is not running yet; retry in a moment');
+        sendJson(res, 200, await this.resourceMetrics(route));
+        return;
+      }
       const reply = await this.dispatch(route, method, url, req, user);
       sendJson(res, reply.status, reply.body);
     } catch (e) {
       this.sendError(res, e, method, url.pathname);
     } finally {
       this.log.debug({ method, path: url.pathname, status: res.statusCode, ms: Date.now() - started }, 'request');
+      this.opts.metrics?.apiRequest(verbOf(method, route, url), resourceOf(route), res.statusCode, (Date.now() - started) / 1000);
     }
   }
 
@@ -247,7 +273,7 @@ export class ApiServer {
     }
   }
 
-  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' } | { type: 'nodeImages' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
+  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' } | { type: 'nodeImages' } | { type: 'resourceMetrics' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
     if (route.type !== 'resource') {
       req.resume();
       if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; discovery is read with GET`);
@@ -326,6 +352,22 @@ export class ApiServer {
     }
     sendJson(res, err.code, err.toStatus(), err.reason === 'RequestEntityTooLarge' ? { connection: 'close' } : {});
   }
+}
+
+/** kube-apiserver's verb label: LIST and WATCH for collections, the HTTP method otherwise. */
+function verbOf(method: string, route: Route | undefined, url: URL): string {
+  if (route?.type === 'resource' && method === 'GET' && !route.name) return isTrue(url.searchParams.get('watch')) ? 'WATCH' : 'LIST';
+  return method;
+}
+
+/** The resource label: the plural, with the subresource (`pods/log`); empty for other paths. */
+function resourceOf(route: Route | undefined): string {
+  if (!route) return '';
+  if (route.type === 'resource') return route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural;
+  if (route.type === 'podLog') return 'pods/log';
+  if (route.type === 'podExec') return 'pods/exec';
+  if (route.type === 'resourceMetrics') return `${route.kind}.metrics.k8s.io`;
+  return '';
 }
 
 /** `dryRun=All` (the one value Kubernetes defines); any other value is refused rather than written for real. */

@@ -3,7 +3,10 @@ import { access, chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { buildKubeconfig } from '../api/kubeconfig.js';
 import { caCertHash } from '../bus/ca-hash.js';
+import type { Node } from '../api/types.js';
 import { logger, type Logger } from '../log/logger.js';
+import { ControlPlaneMetrics } from '../metrics/control-plane.js';
+import { startMetricsServer } from '../metrics/http.js';
 import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
 import { startControllers } from '../controllers/index.js';
 import { startScheduler } from '../scheduler/scheduler.js';
@@ -11,6 +14,7 @@ import { openLevelStore } from '../store/level-store.js';
 import type { Store } from '../store/store.js';
 import { AdmissionChain } from './admission.js';
 import { ApiServer } from './api-server.js';
+import { instrumentStore } from './instrumented-store.js';
 import { CleanupStack } from './cleanup-stack.js';
 import { qosClassOf } from './handlers.js';
 import { namespaceLifecycle } from './namespace-lifecycle.js';
@@ -22,6 +26,8 @@ import { listNodeImages, loadImageToNode } from './node-images.js';
 import { execInPod } from './pod-exec.js';
 import { openExecSession } from './pod-exec-session.js';
 import { servePodLogs } from './pod-logs.js';
+import { prometheusTargets } from './prometheus-sd.js';
+import { serveResourceMetrics } from './resource-metrics.js';
 
 // `ctl server`'s process: PKI, store, the HTTPS API and the admin kubeconfig, started in that
 // order and closed in reverse. Later parts of the control plane (the NATS plane, scheduler,
@@ -45,6 +51,10 @@ export interface ControlPlaneOptions {
   scheduler?: boolean;
   /** Default true. Off only for tests of the API alone, like `scheduler`. */
   controllers?: boolean;
+  /** Plain-HTTP port (on bindAddress) of /metrics and /sd (Prometheus discovery); absent: not served. */
+  metricsPort?: number;
+  /** Bearer token /metrics and /sd then ask for. */
+  metricsToken?: string;
   log?: Logger;
 }
 
@@ -58,6 +68,8 @@ export interface ControlPlane {
   readonly api: ApiServer;
   readonly kubeconfigPath: string;
   readonly nats: NatsPlane;
+  /** The bound port of /metrics and /sd, when served. */
+  readonly metricsPort?: number;
   close(): Promise<void>;
 }
 
@@ -91,12 +103,16 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const extraSans = [opts.advertiseAddress, wildcard(opts.bindAddress) ? undefined : opts.bindAddress].filter((s): s is string => !!s);
     const pki = await ensureClusterPki(join(opts.dataDir, 'pki'), { extraSans });
 
-    const store = await openLevelStore(join(opts.dataDir, 'store'));
-    cleanups.push(() => store.close());
+    const levelStore = await openLevelStore(join(opts.dataDir, 'store'));
+    cleanups.push(() => levelStore.close());
+    const metrics = new ControlPlaneMetrics();
+    const store = instrumentStore(levelStore, metrics);
 
     const admission = new AdmissionChain([namespaceLifecycle(store)]);
     let ready = false;
-    const api = new ApiServer({ tls: { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem }, store, admission, log: logger('api-server'), ready: () => ready });
+    const api = new ApiServer({ tls: { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem }, store, admission, log: logger('api-server'), ready: () => ready, metrics });
+    metrics.sources.watchers = () => api.watchCount;
+    metrics.sources.nodes = async () => (await store.list('nodes')).items as Node[];
     await api.handlers.ensureSystemNamespaces();
 
     let port: number;
@@ -130,6 +146,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       log: logger('nats-plane'),
     });
     cleanups.push(() => nats.close());
+    let reconnecting = false;
+    metrics.sources.nats = () => ({ connected: !nats.nc.isClosed() && !reconnecting, ...nats.nc.stats() });
+    void (async () => {
+      for await (const st of nats.nc.status()) {
+        if (st.type === 'disconnect' || st.type === 'reconnecting') reconnecting = true;
+        else if (st.type === 'reconnect') reconnecting = false;
+      }
+    })();
     api.setTokenApi({ tokens: nats.tokens, joinCommand: (token) => nats.joinCommand(token) });
 
     const dispatch = await startPodDispatch({ nc: nats.nc, store, log: logger('pod-dispatch') });
@@ -149,10 +173,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       list: async (node) => ({ node, images: await listNodeImages(imageDeps, node) }),
     });
     cleanups.push(() => api.setNodeImageServer(undefined));
+    const usageDeps = { nc: nats.nc, store, log: logger('resource-metrics') };
+    api.setResourceMetricsServer((route) => serveResourceMetrics(usageDeps, route));
+    cleanups.push(() => api.setResourceMetricsServer(undefined));
 
     if (opts.scheduler !== false) {
-      const scheduler = startScheduler(store, { log: logger('scheduler') });
+      const scheduler = startScheduler(store, { log: logger('scheduler'), metrics });
       cleanups.push(() => scheduler.stop());
+      metrics.sources.pendingPods = () => scheduler.stats().queue;
       await scheduler.ready;
     }
 
@@ -163,6 +191,21 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
 
     const host = opts.advertiseAddress ?? (wildcard(opts.bindAddress) ? '127.0.0.1' : opts.bindAddress);
+    let metricsPort: number | undefined;
+    if (opts.metricsPort !== undefined) {
+      // Discovery names the control plane's own target by the address clients use, like the kubeconfig.
+      const served = await startMetricsServer({
+        registry: metrics.registry,
+        bindAddress: `${urlHost(opts.bindAddress)}:${opts.metricsPort}`,
+        token: opts.metricsToken,
+        jsonRoutes: { '/sd': async () => prometheusTargets((await store.list('nodes')).items as Node[], { target: `${urlHost(host)}:${metricsPort}` }) },
+        log: logger('metrics'),
+      }).catch((e: Error) => {
+        throw new Error(e.message.replace('--metrics-bind-address', '--metrics-port'), { cause: e });
+      });
+      metricsPort = served.port;
+      cleanups.push(() => served.close());
+    }
     const url = `https://${urlHost(host)}:${port}`;
     const kubeconfigPath = join(opts.dataDir, 'admin.kubeconfig');
     await writePrivate(
@@ -172,7 +215,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     ready = true;
     const caHash = caCertHash(pki.ca.certPem);
     log.info({ url, caCertHash: caHash, kubeconfig: kubeconfigPath, dataDir: opts.dataDir }, `control plane ready at ${url}; admin kubeconfig: ${kubeconfigPath}`);
-    return { url, port, caHash, store, pki, api, kubeconfigPath, nats, close };
+    return { url, port, caHash, store, pki, api, kubeconfigPath, nats, metricsPort, close };
   } catch (e) {
     await close();
     throw e;

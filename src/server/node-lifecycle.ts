@@ -221,16 +221,26 @@ export function withConditionTaints(node: Node, now: () => Date = () => new Date
   return { ...node, spec: taints.length ? { ...spec, taints } : spec };
 }
 
+/** Where Prometheus discovery finds a node's agent metrics: `HOST:PORT`. */
+export const metricsEndpointAnnotation = 'skiff.io/metrics-endpoint';
+
 function applyReport(node: Node, r: NodeStatusReport): Node {
+  const { [metricsEndpointAnnotation]: _old, ...annotations } = node.metadata.annotations ?? {};
+  const m = r.metricsEndpoint;
+  if (m) annotations[metricsEndpointAnnotation] = `${m.host.includes(':') ? `[${m.host}]` : m.host}:${m.port}`;
+  const { daemonEndpoints: _endpoints, ...status } = node.status ?? {};
+  const { annotations: _annotations, ...metadata } = node.metadata;
   return {
     ...node,
-    metadata: { ...node.metadata, labels: { ...node.metadata.labels, ...r.labels } },
+    metadata: { ...metadata, labels: { ...node.metadata.labels, ...r.labels }, ...(Object.keys(annotations).length ? { annotations } : {}) },
     status: {
-      ...node.status,
+      ...status,
       addresses: r.addresses,
       capacity: r.capacity,
       allocatable: r.allocatable,
       nodeInfo: r.nodeInfo,
+      // kubelet serves /metrics on its kubeletEndpoint; the agent's metrics port stands in for it.
+      ...(m ? { daemonEndpoints: { kubeletEndpoint: { Port: m.port } } } : {}),
     },
   };
 }

@@ -16,6 +16,8 @@ export type Route =
   | { type: 'podExec'; namespace: string; name: string }
   /** A node's container images, loaded (POST) and listed (GET) through its agent: /api/v1/nodes/NAME/proxy/images. */
   | { type: 'nodeImages'; name: string }
+  /** Resource usage read from the nodes (metrics.k8s.io/v1beta1, what metrics-server serves). */
+  | { type: 'resourceMetrics'; kind: 'nodes' | 'pods'; namespace?: string; name?: string }
   | ResourceRoute;
 
 export interface ResourceRoute {
@@ -63,6 +65,7 @@ export function matchRoute(pathname: string): Route | undefined {
   }
   if (segs[0] === 'apis') {
     if (segs.length === 1) return { type: 'groupList' };
+    if (segs[1] === metricsGroup) return matchResourceMetrics(segs.slice(2));
     const group = segs[1];
     if (!apiGroups().includes(group)) return undefined;
     if (segs.length === 2) return { type: 'group', group };
@@ -70,6 +73,19 @@ export function matchRoute(pathname: string): Route | undefined {
     if (segs.length === 3) return { type: 'resourceList', group, version: 'v1' };
     return matchResource(group, segs.slice(3));
   }
+  return undefined;
+}
+
+export const metricsGroup = 'metrics.k8s.io';
+
+/** `v1beta1/nodes[/NAME]`, `v1beta1/pods`, `v1beta1/namespaces/NS/pods[/NAME]`. */
+function matchResourceMetrics(rest: string[]): Route | undefined {
+  if (rest[0] !== 'v1beta1') return undefined;
+  const [, a, b, c, d, ...extra] = rest;
+  if (extra.length) return undefined;
+  if (a === 'nodes' && c === undefined) return { type: 'resourceMetrics', kind: 'nodes', ...(b !== undefined ? { name: b } : {}) };
+  if (a === 'pods' && b === undefined) return { type: 'resourceMetrics', kind: 'pods' };
+  if (a === 'namespaces' && b && c === 'pods') return { type: 'resourceMetrics', kind: 'pods', namespace: b, ...(d !== undefined ? { name: d } : {}) };
   return undefined;
 }
 

@@ -103,10 +103,21 @@ export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promis
   await Promise.race([exited, sleep(5_000)]);
 }
 
+/**
+ * Agents (`ctl join`, `ctl agent`) serve metrics on 0.0.0.0:10249 by default, which side-by-side
+ * test agents would fight over: unless a test says where, each gets a free loopback port, which
+ * it reports in its Node's status.
+ */
+export function withAgentMetricsPort(args: string[]): string[] {
+  const command = args[0] === '--kubeconfig' ? args[2] : args[0];
+  if ((command !== 'join' && command !== 'agent') || args.some((a) => a.startsWith('--metrics-bind-address'))) return args;
+  return [...args, '--metrics-bind-address', '127.0.0.1:0'];
+}
+
 /** Runs `ctl ARGS` to completion. */
 export function runCtl(args: string[], opts: CtlOptions = {}): Promise<CtlResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [ctlPath, ...args], {
+    const child = spawn(process.execPath, [ctlPath, ...withAgentMetricsPort(args)], {
       cwd: opts.cwd ?? repoRoot,
       env: cleanEnv(opts.env),
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -315,7 +326,7 @@ export class TestCluster {
 
   /** Starts a long-running `ctl ARGS` (e.g. `get pods -w`); stopped with the cluster at the latest. */
   spawnCtl(args: string[], opts: { env?: Record<string, string | undefined> } = {}): CtlProcess {
-    const child = spawn(process.execPath, [ctlPath, '--kubeconfig', this.kubeconfig, ...args], {
+    const child = spawn(process.execPath, [ctlPath, ...withAgentMetricsPort(['--kubeconfig', this.kubeconfig, ...args])], {
       cwd: repoRoot,
       env: cleanEnv(opts.env),
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -51,6 +51,8 @@ export interface CriPodManagerOptions {
   staticPods?: StaticPodSource;
   /** How often the static pod list is sent again, so lost mirror pods come back. Default 10 s. */
   staticReportIntervalMs?: number;
+  /** Called once per pod when this agent first gets it (the start of its start-latency clock). */
+  onPodSeen?: (pod: Pod) => void;
 }
 
 export class CriPodManager implements PodManager {
@@ -244,7 +246,10 @@ export class CriPodManager implements PodManager {
       const w = this.workers.get(uid);
       if (w) {
         if (!isDeepStrictEqual(stripStatus(w.currentPod), stripStatus(pod))) w.update(pod);
-      } else this.spawn(pod);
+      } else {
+        this.opts.onPodSeen?.(pod);
+        this.spawn(pod);
+      }
     }
     for (const [uid, w] of this.workers) if (!next.has(uid)) w.remove();
   }

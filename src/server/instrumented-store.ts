@@ -1,0 +1,29 @@
+import type { ControlPlaneMetrics } from '../metrics/control-plane.js';
+import type { Store } from '../store/store.js';
+
+// The store with every asynchronous operation timed into the store latency histogram, by
+// operation and resource, so callers (API, scheduler, controllers, NATS plane) need not know.
+
+const timed = new Set(['get', 'list', 'create', 'update', 'guaranteedUpdate', 'delete', 'compact']);
+
+/** The resource an operation is about: its first argument's name or `resource` field. */
+function resourceOf(arg: unknown): string {
+  if (typeof arg === 'string') return arg;
+  if (arg && typeof arg === 'object' && typeof (arg as { resource?: unknown }).resource === 'string') return (arg as { resource: string }).resource;
+  return '';
+}
+
+export function instrumentStore(store: Store, metrics: ControlPlaneMetrics): Store {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof prop !== 'string' || !timed.has(prop) || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+      return (...args: unknown[]) => {
+        const started = performance.now();
+        const done = () => metrics.storeRequest(prop, resourceOf(args[0]), (performance.now() - started) / 1000);
+        const result = (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+        return result.finally(done);
+      };
+    },
+  });
+}
