@@ -44,13 +44,18 @@ const pods: Pod[] = Array.from({ length: podCount }, (_, p) => ({
 const ctd = await startTestContainerd();
 const dataDir = mkdtempSync(join(tmpdir(), 'skiff-bench-probes-'));
 const attempts = { successful: 0, failed: 0, unknown: 0 };
+/** Failed attempts by probe type (exec probes are readiness, httpGet ones liveness). */
+const failedBy: Record<string, number> = {};
 const manager = new CriPodManager({
   runtime: ctd.runtime,
   dataDir,
   nodeName: 'bench',
   hostIP: '127.0.0.1',
   log: pino({ level: process.env.BENCH_LOG_LEVEL ?? 'silent' }),
-  onProbeResult: (_type, result) => attempts[result]++,
+  onProbeResult: (type, result) => {
+    attempts[result]++;
+    if (result === 'failed') failedBy[type] = (failedBy[type] ?? 0) + 1;
+  },
 });
 const statuses = new Map<string, PodStatus>();
 manager.onStatus((pod, status) => statuses.set(pod.metadata.uid!, status));
@@ -97,6 +102,7 @@ try {
   const all = containers();
   process.stdout.write(`containers: ${all.filter((c) => c.ready).length} ready, restarts ${all.reduce((n, c) => n + c.restartCount, 0)}\n`);
   process.stdout.write(`probe attempts: ${probes} (${(probes / (wallMs / 1000)).toFixed(1)}/s): ${n('successful')} successful, ${n('failed')} failed, ${n('unknown')} unknown\n`);
+  process.stdout.write(`failed attempts since the start by probe: ${JSON.stringify(failedBy)}\n`);
 } finally {
   await manager.stop();
   await ctd.stop();
