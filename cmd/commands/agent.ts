@@ -119,6 +119,7 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     staticPods: new StaticPodSource({ dir: flags.podManifestPath ?? join(flags.dataDir, 'manifests'), nodeName: id.nodeName, log: logger('static-pods') }),
     log: logger('pods'),
     onPodSeen: metrics.podSeen,
+    onProbeResult: metrics.onProbeResult,
   });
   podManager.onStatus(metrics.podStatus);
   const usage = new UsageSummary({ runtime: node.runtime, nodeName: id.nodeName });

@@ -20,6 +20,7 @@ import { readContainerLog } from './container-logs.js';
 import { parseResolvConf } from './cri-config.js';
 import { labels, managedSelector } from './labels.js';
 import { loadDesiredPods, saveDesiredPods } from './local-state.js';
+import { Prober, type ProbeResultListener } from './prober/prober.js';
 import { PodReporter, type StatusListener } from './reporter.js';
 import { PodWorker } from './worker.js';
 
@@ -53,6 +54,8 @@ export interface CriPodManagerOptions {
   staticReportIntervalMs?: number;
   /** Called once per pod when this agent first gets it (the start of its start-latency clock). */
   onPodSeen?: (pod: Pod) => void;
+  /** Called with every probe attempt's result (the agent's prober_probe_total counts them). */
+  onProbeResult?: ProbeResultListener;
 }
 
 export class CriPodManager implements PodManager {
@@ -66,6 +69,7 @@ export class CriPodManager implements PodManager {
   private authoritative = false;
   private readonly reporter: PodReporter;
   private readonly backoff: Backoff;
+  private readonly prober: Prober;
   private readonly dns: DNSConfig;
   private relistTimer: NodeJS.Timeout | undefined;
   private fingerprints = new Map<string, string>();
@@ -83,6 +87,13 @@ export class CriPodManager implements PodManager {
   constructor(private readonly opts: CriPodManagerOptions) {
     this.reporter = new PodReporter(opts.nodeName, opts.log);
     this.backoff = opts.backoff ?? new Backoff();
+    this.prober = new Prober({
+      runtime: opts.runtime,
+      log: opts.log,
+      onChange: (uid) => this.workers.get(uid)?.trigger(),
+      event: (pod, type, reason, message, fieldPath) => this.reporter.event(pod, type, reason, message, fieldPath),
+      onProbeResult: opts.onProbeResult,
+    });
     let resolv = '';
     try {
       resolv = readFileSync(opts.resolvConfPath ?? '/etc/resolv.conf', 'utf8');
@@ -191,6 +202,7 @@ export class CriPodManager implements PodManager {
     this.imageSub?.unsubscribe();
     await this.opts.images?.close();
     for (const w of this.workers.values()) w.stop();
+    this.prober.stop();
     this.reporter.close();
     await this.saving;
   }
@@ -264,6 +276,7 @@ export class CriPodManager implements PodManager {
         dns: this.dns,
         backoff: this.backoff,
         reporter: this.reporter,
+        prober: this.prober,
         log: this.opts.log,
         runtimeName: this.opts.runtimeName ?? 'containerd',
         resyncMs: this.opts.resyncIntervalMs ?? 10_000,

@@ -15,7 +15,11 @@ export interface StatusInput {
   now: Date;
   /** containerID scheme, `containerd`. */
   runtimeName?: string;
+  /** Counted startup and readiness probe results of a running container, by its id. */
+  probes?: (containerId: string) => { startup?: 'success' | 'failure'; readiness?: 'success' | 'failure' };
 }
+
+type ProbeLookup = NonNullable<StatusInput['probes']>;
 
 export const rfc3339 = (ms: number | Date): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -37,7 +41,7 @@ function terminatedOf(c: ObservedContainer, runtime: string): ContainerState {
 
 const isDone = (c: ObservedContainer) => c.state === 'exited' || c.state === 'unknown';
 
-function containerStatus(spec: Container, all: ObservedContainer[], isInit: boolean, defaultWaiting: string, waiting: WaitingReason | undefined, runtime: string): ContainerStatus {
+function containerStatus(spec: Container, all: ObservedContainer[], isInit: boolean, defaultWaiting: string, waiting: WaitingReason | undefined, runtime: string, probes: ProbeLookup): ContainerStatus {
   const [latest, previous] = all;
   const base = { name: spec.name, image: spec.image ?? '', imageID: latest?.imageRef ?? '', restartCount: latest?.attempt ?? 0 };
   if (!latest) {
@@ -49,7 +53,11 @@ function containerStatus(spec: Container, all: ObservedContainer[], isInit: bool
     return { ...base, containerID, state: { waiting }, lastState: terminatedOf(latest, runtime), ready: false, started: false };
   }
   if (latest.state === 'running') {
-    return { ...base, containerID, state: { running: { startedAt: rfc3339(latest.startedAt || latest.createdAt) } }, lastState: prevState, ready: !isInit, started: true };
+    // kubelet: started once a startup probe has succeeded; ready once started and the readiness probe passed.
+    const results = isInit ? {} : probes(latest.id);
+    const started = isInit || !spec.startupProbe || results.startup === 'success';
+    const ready = !isInit && started && (!spec.readinessProbe || results.readiness === 'success');
+    return { ...base, containerID, state: { running: { startedAt: rfc3339(latest.startedAt || latest.createdAt) } }, lastState: prevState, ready, started };
   }
   if (latest.state === 'created') {
     return { ...base, containerID, state: { waiting: waiting ?? { reason: 'ContainerCreating' } }, lastState: prevState, ready: false, started: false };
@@ -109,8 +117,9 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const waiting = input.waiting ?? {};
   const inits = pod.spec.initContainers ?? [];
   const defaultWaiting = inits.length ? 'PodInitializing' : 'ContainerCreating';
-  const initContainerStatuses = inits.map((c) => containerStatus(c, containersNamed(observed, c.name), true, defaultWaiting, waiting[c.name], runtime));
-  const containerStatuses = pod.spec.containers.map((c) => containerStatus(c, containersNamed(observed, c.name), false, defaultWaiting, waiting[c.name], runtime));
+  const probes: ProbeLookup = input.probes ?? (() => ({}));
+  const initContainerStatuses = inits.map((c) => containerStatus(c, containersNamed(observed, c.name), true, defaultWaiting, waiting[c.name], runtime, probes));
+  const containerStatuses = pod.spec.containers.map((c) => containerStatus(c, containersNamed(observed, c.name), false, defaultWaiting, waiting[c.name], runtime, probes));
   const phase = podPhase(pod, initContainerStatuses, containerStatuses);
 
   const anyAppStarted = containerStatuses.some((s) => s.state?.running || s.state?.terminated || s.lastState?.terminated);

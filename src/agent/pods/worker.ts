@@ -8,6 +8,7 @@ import { containerConfig, logDirOf, podDir, sandboxConfig, volumeDirs } from './
 import { containersNamed, type PodObservation, type WaitingReason } from './observation.js';
 import { PodObserver } from './observe.js';
 import { computePodActions, type StartAction } from './plan.js';
+import type { Prober } from './prober/prober.js';
 import type { PodReporter } from './reporter.js';
 import { computePodStatus } from './status.js';
 
@@ -22,6 +23,7 @@ export interface WorkerDeps {
   dns: DNSConfig;
   backoff: Backoff;
   reporter: PodReporter;
+  prober: Prober;
   log: Logger;
   runtimeName: string;
   /** Called once the pod is gone from the node (after a kill). */
@@ -129,6 +131,7 @@ export class PodWorker {
     const pod = this.pod;
     const uid = this.uid;
     let observed = await this.observer.observe();
+    if (await this.killUnhealthy(observed)) observed = await this.observer.observe();
 
     const held: Record<string, WaitingReason> = {};
     for (const [name, err] of this.imageErrors) {
@@ -199,10 +202,36 @@ export class PodWorker {
     }
     if (changed) observed = await this.observer.observe();
     this.report(observed, waiting);
+    const running = observed.containers.filter((c) => c.state === 'running' && c.kind === 'app' && c.sandboxId === sandboxId);
+    this.deps.prober.sync(
+      pod,
+      running.map((c) => ({ name: c.name, id: c.id, startedAt: c.startedAt || c.createdAt })),
+      this.lastStatus?.podIP ?? '',
+    );
     let wait = this.deps.resyncMs;
     if (actions.wakeInMs !== undefined) wait = Math.min(wait, actions.wakeInMs + 50);
     for (const [name, err] of this.imageErrors) wait = Math.min(wait, Math.max(50, backoff.remaining(`${uid}/pull/${name}`, err.failedAt) + 50));
     return wait;
+  }
+
+  /**
+   * Stops, with its grace period, every container whose liveness or startup probe failed; the
+   * plan then restarts it in the same sandbox, so the pod keeps its IP. Returns whether any was.
+   */
+  private async killUnhealthy(observed: PodObservation): Promise<boolean> {
+    const { prober, reporter, runtime } = this.deps;
+    const pod = this.pod;
+    let killed = false;
+    for (const c of observed.containers) {
+      if (c.state !== 'running') continue;
+      const failure = prober.failure(this.uid, c.id);
+      if (!failure) continue;
+      const grace = failure.probe.terminationGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+      reporter.event(pod, 'Normal', 'Killing', `Container ${c.name} failed ${failure.type.toLowerCase()} probe, will be restarted`, fieldPathOf(pod, c.name));
+      await runtime.stopContainer(c.id, grace, { timeoutMs: (grace + 60) * 1000 });
+      killed = true;
+    }
+    return killed;
   }
 
   private imageOf(name: string): string {
@@ -218,6 +247,7 @@ export class PodWorker {
       previous: this.lastStatus,
       now: new Date(),
       runtimeName: this.deps.runtimeName,
+      probes: (id) => this.deps.prober.results(this.uid, id),
     });
     this.lastStatus = status;
     this.deps.reporter.setStatus(this.pod, status, terminated);
@@ -308,6 +338,7 @@ export class PodWorker {
     const { runtime, reporter } = this.deps;
     const pod = this.pod;
     const grace = pod.metadata.deletionGracePeriodSeconds ?? (this.removed ? FORCED_KILL_GRACE_SECONDS : (pod.spec.terminationGracePeriodSeconds ?? 30));
+    this.deps.prober.forget(this.uid);
     const observed = await this.observer.observe();
     const live = observed.containers.filter((c) => c.state === 'running' || c.state === 'created');
     for (const c of live) reporter.event(pod, 'Normal', 'Killing', `Stopping container ${c.name}`, fieldPathOf(pod, c.name));
