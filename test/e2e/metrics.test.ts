@@ -142,7 +142,7 @@ test('Prometheus discovers and scrapes both nodes and the control plane; node, c
   const manifest = join(cluster.tempDir('metrics-manifests'), 'web.yaml');
   writeFileSync(
     manifest,
-    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: docker.io/library/busybox:1.36\n    imagePullPolicy: Never\n    command: ['sleep', '3600']\n`,
+    `apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: main\n    image: docker.io/library/busybox:1.36\n    imagePullPolicy: Never\n    command: ['sleep', '3600']\n    readinessProbe:\n      exec:\n        command: ['true']\n      periodSeconds: 1\n`,
   );
   const applied = await cluster.ctl(['apply', '-f', manifest]);
   assert.equal(applied.code, 0, applied.stderr);
@@ -179,6 +179,15 @@ test('Prometheus discovers and scrapes both nodes and the control plane; node, c
     return s.length === 1 && Number(s[0].value[1]) >= 1 && s;
   });
   assert.ok(Number(startLatency[0].value[1]) >= 1, 'the start of web was timed');
+  const probes = 'sum(prober_probe_total{namespace="default",pod="web",container="main",probe_type="Readiness",result="successful"})';
+  const first = await waitFor('a readiness probe attempt counted', 60_000, async () => {
+    const s = await query(probes);
+    return s.length === 1 && Number(s[0].value[1]) >= 1 && Number(s[0].value[1]);
+  });
+  await waitFor('prober_probe_total to grow', 60_000, async () => {
+    const s = await query(probes);
+    return s.length === 1 && Number(s[0].value[1]) > first;
+  });
 
   const requests = await waitFor('apiserver_request_total for pods', 30_000, async () => {
     const s = await query('apiserver_request_total{resource="pods",code="201",verb="POST"}');
