@@ -91,8 +91,9 @@ try {
   process.stdout.write(`p99 ratio ${(p.p99 / f.p99).toFixed(2)} × floor (goal ≤ 1.5)\n`);
 } finally {
   const made = await client.list(podsInfo, { namespace: 'default', labelSelector: 'bench=pod-start' }).catch(() => undefined);
-  for (const p of made?.items ?? []) await client.delete(podsInfo, 'default', p.metadata!.name!).catch(() => undefined);
-  for (let i = 0; i < 240; i++) {
+  for (const p of made?.items ?? []) await client.delete(podsInfo, 'default', p.metadata!.name!, { gracePeriodSeconds: 0 }).catch(() => undefined);
+  // The agent must stop every container before it goes, or they would outlive the benchmark.
+  for (let i = 0; i < 1200; i++) {
     const left = await client.list(podsInfo, { namespace: 'default', labelSelector: 'bench=pod-start' }).catch(() => undefined);
     if (!left || left.items.length === 0) break;
     await new Promise((r) => setTimeout(r, 500));
