@@ -90,14 +90,9 @@ try {
   process.stdout.write(`${f.line}\n${p.line}\n`);
   process.stdout.write(`p99 ratio ${(p.p99 / f.p99).toFixed(2)} × floor (goal ≤ 1.5)\n`);
 } finally {
-  const made = await client.list(podsInfo, { namespace: 'default', labelSelector: 'bench=pod-start' }).catch(() => undefined);
-  for (const p of made?.items ?? []) await client.delete(podsInfo, 'default', p.metadata!.name!, { gracePeriodSeconds: 0 }).catch(() => undefined);
-  // The agent must stop every container before it goes, or they would outlive the benchmark.
-  for (let i = 0; i < 1200; i++) {
-    const left = await client.list(podsInfo, { namespace: 'default', labelSelector: 'bench=pod-start' }).catch(() => undefined);
-    if (!left || left.items.length === 0) break;
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  // Through ctl, which waits until the agent has stopped every container of these pods.
+  const deleted = await cluster.ctl(['delete', 'pods', '-l', 'bench=pod-start', '--grace-period', '0'], { timeoutMs: 600_000 });
+  if (deleted.code !== 0) process.stderr.write(`deleting the benchmark's pods failed: ${deleted.stderr}\n`);
   client.close();
   cri.close();
   await node.agent.stop();
