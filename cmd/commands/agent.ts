@@ -1,10 +1,12 @@
 import { Command, Option } from 'commander';
+import { isIPv4 } from 'node:net';
 import os from 'node:os';
 import { parseNodeLabels } from '../../src/agent/labels.js';
 import { defaultAgentDataDir, loadIdentity, saveSettings, type AgentIdentity } from '../../src/agent/identity.js';
 import { internalIp } from '../../src/agent/node-info.js';
 import { CriPodManager } from '../../src/agent/pods/manager.js';
-import { DEFAULT_CNI_BRIDGE, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
+import { DEFAULT_CNI_BRIDGE, defaultPodCidr, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
+import { IpRouteTable, PodRoutes } from '../../src/agent/pod-routes.js';
 import { runAgent } from '../../src/agent/run.js';
 import { CliError } from '../../src/cli/errors.js';
 import { processIo } from '../../src/cli/io.js';
@@ -23,6 +25,7 @@ export interface AgentFlags {
   containerRuntimeEndpoint?: string;
   podCidr?: string;
   cniBridge?: string;
+  nodeIp?: string;
 }
 
 export function addAgentFlags(cmd: Command): Command {
@@ -33,7 +36,8 @@ export function addAgentFlags(cmd: Command): Command {
       new Option('--node-status-update-frequency <duration>', 'how often the node renews its lease with the control plane').argParser(parseDurationMs).default(4000, '4s'),
     )
     .option('--container-runtime-endpoint <endpoint>', "CRI socket of an existing runtime (unix:///run/containerd/containerd.sock); default: the agent runs its own containerd under --data-dir")
-    .option('--pod-cidr <cidr>', "pod subnet of the agent's own containerd; default: a /24 in 10.42.0.0/16 chosen by the node name")
+    .option('--pod-cidr <cidr>', "pod subnet of the agent's own containerd; default: the one the control plane assigned (Node spec.podCIDR)")
+    .option('--node-ip <ip>', 'IPv4 address of this node that other nodes route pod traffic to (default: the first non-loopback address)')
     .option('--cni-bridge <name>', `Linux bridge of the agent's own containerd (default ${DEFAULT_CNI_BRIDGE})`);
 }
 
@@ -44,8 +48,14 @@ async function runtimeSettings(flags: AgentFlags, identity: AgentIdentity): Prom
     ...(flags.containerRuntimeEndpoint !== undefined ? { containerRuntimeEndpoint: flags.containerRuntimeEndpoint } : {}),
     ...(flags.podCidr !== undefined ? { podCidr: flags.podCidr } : {}),
     ...(flags.cniBridge !== undefined ? { cniBridge: flags.cniBridge } : {}),
+    ...(flags.nodeIp !== undefined ? { nodeIp: flags.nodeIp } : {}),
   };
-  if (next.containerRuntimeEndpoint !== identity.containerRuntimeEndpoint || next.podCidr !== identity.podCidr || next.cniBridge !== identity.cniBridge) {
+  if (
+    next.containerRuntimeEndpoint !== identity.containerRuntimeEndpoint ||
+    next.podCidr !== identity.podCidr ||
+    next.cniBridge !== identity.cniBridge ||
+    next.nodeIp !== identity.nodeIp
+  ) {
     const { caPem: _ca, certPem: _cert, keyPem: _key, nkeySeed: _seed, ...settings } = next;
     await saveSettings(flags.dataDir, settings);
   }
@@ -56,6 +66,7 @@ async function runtimeSettings(flags: AgentFlags, identity: AgentIdentity): Prom
 export async function runAgentForeground(flags: AgentFlags, identity?: Parameters<typeof runAgent>[0]['identity']): Promise<void> {
   const parsed = flags.labels !== undefined ? parseNodeLabels(flags.labels) : undefined;
   if (parsed?.errors.length) throw new CliError(parsed.errors.join('\n'));
+  if (flags.nodeIp !== undefined && !isIPv4(flags.nodeIp)) throw new CliError(`--node-ip ${JSON.stringify(flags.nodeIp)} is not an IPv4 address: give this node's address on the network its peers share, like 192.168.1.20`);
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
@@ -66,7 +77,7 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
     dataDir: flags.dataDir,
     nodeName: id.nodeName,
     containerRuntimeEndpoint: id.containerRuntimeEndpoint,
-    podCidr: id.podCidr,
+    podCidr: id.podCidr ?? id.assignedPodCidr,
     cniBridge: id.cniBridge,
     log: logger('node-runtime'),
   });
@@ -74,6 +85,9 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
   const podManager = new CriPodManager({ runtime: node.runtime, dataDir: flags.dataDir, nodeName: id.nodeName, hostIP: internalIp(os.networkInterfaces()), runtimeName, log: logger('pods') });
   // Pods kept on disk run (and restart) before, and without, any control plane.
   await podManager.startLocal();
+  const podCidr = id.podCidr ?? id.assignedPodCidr ?? (id.containerRuntimeEndpoint ? undefined : defaultPodCidr(id.nodeName));
+  const routes = new PodRoutes({ table: new IpRouteTable(), ownPodCidr: () => podCidr, log: logger('pod-routes') });
+  routes.start();
   try {
     await runAgent({
       dataDir: flags.dataDir,
@@ -83,10 +97,12 @@ export async function runAgentForeground(flags: AgentFlags, identity?: Parameter
       heartbeatIntervalMs: flags.nodeStatusUpdateFrequency,
       identity: id,
       podManager,
+      onNetwork: (network) => void routes.apply(network),
       containerRuntimeVersion: () => node.version(),
       signal: ac.signal,
     });
   } finally {
+    routes.stop();
     await podManager.stop();
     await node.close();
     process.off('SIGINT', stop);

@@ -16,6 +16,7 @@ interface ServerFlags {
   natsServerPath: string;
   natsMonitorPort?: string;
   nodeMonitorGracePeriod: number;
+  clusterCidr: string;
 }
 
 function portNumber(flag: string, value: string): number {
@@ -34,6 +35,7 @@ export function serverCommand(): Command {
     .option('--nats-port <port>', 'port of the NATS server that agents connect to (TLS)', '4222')
     .option('--nats-server-path <path>', 'the nats-server binary the control plane starts and supervises', 'nats-server')
     .option('--nats-monitor-port <port>', "nats-server's HTTP monitoring port on loopback (off unless given)")
+    .option('--cluster-cidr <cidr>', 'IPv4 range pod IPs come from; each node gets a /24 of it', '10.42.0.0/16')
     .addOption(
       new Option('--node-monitor-grace-period <duration>', 'how long a node may miss lease renewals before it is NotReady')
         .argParser(parseDurationMs)
@@ -51,6 +53,7 @@ export function serverCommand(): Command {
           natsServerPath: flags.natsServerPath,
           natsMonitorPort: flags.natsMonitorPort === undefined ? undefined : portNumber('--nats-monitor-port', flags.natsMonitorPort),
           nodeMonitorGracePeriodMs: flags.nodeMonitorGracePeriod,
+          clusterCidr: flags.clusterCidr,
           log,
         });
         await new Promise<void>((resolve) => {

@@ -1,7 +1,7 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { connectBus } from '../bus/connection.js';
 import { receive } from '../bus/codec.js';
-import { codecs } from '../bus/messages.js';
+import { codecs, type NodeNetwork } from '../bus/messages.js';
 import { subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
 import type { AgentIdentity } from './identity.js';
@@ -38,11 +38,13 @@ export interface AgentOptions {
   /** Until the runtime layer reports its version, `containerd://unknown`. */
   containerRuntimeVersion?: () => Promise<string>;
   podManager?: PodManager;
+  /** Gets the pod network (own subnet, peers) each time the control plane sends it. */
+  onNetwork?: (network: NodeNetwork) => void;
 }
 
 export class Agent {
   private nc: NatsConnection | undefined;
-  private sub: Subscription | undefined;
+  private subs: Subscription[] = [];
   private leaseTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -67,13 +69,22 @@ export class Agent {
       log,
     });
     this.nc = nc;
-    this.sub = nc.subscribe(subjects.toNode(identity.nodeName, 'resync'), {
-      callback: (err, msg) => {
-        if (err) return;
-        const req = receive(codecs.resyncRequest, msg, log);
-        if (req) void this.resync(`control plane asked: ${req.reason}`);
-      },
-    });
+    this.subs.push(
+      nc.subscribe(subjects.toNode(identity.nodeName, 'resync'), {
+        callback: (err, msg) => {
+          if (err) return;
+          const req = receive(codecs.resyncRequest, msg, log);
+          if (req) void this.resync(`control plane asked: ${req.reason}`);
+        },
+      }),
+      nc.subscribe(subjects.toNode(identity.nodeName, 'network'), {
+        callback: (err, msg) => {
+          if (err) return;
+          const network = receive(codecs.nodeNetwork, msg, log);
+          if (network) this.opts.onNetwork?.(network);
+        },
+      }),
+    );
     log.info({ node: identity.nodeName, server: identity.server }, 'agent connected');
     await this.sendStatus();
     this.renewLease();
@@ -94,7 +105,7 @@ export class Agent {
     this.stopped = true;
     this.stopTimers();
     await this.opts.podManager?.stop();
-    this.sub?.unsubscribe();
+    for (const s of this.subs.splice(0)) s.unsubscribe();
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc?.close());
   }
 
@@ -117,6 +128,7 @@ export class Agent {
       nodeName: identity.nodeName,
       labels: identity.labels,
       agentVersion: this.opts.version,
+      ...(identity.nodeIp ? { nodeIp: identity.nodeIp } : {}),
       containerRuntimeVersion: (await this.opts.containerRuntimeVersion?.()) ?? 'containerd://unknown',
     });
     this.nc.publish(subjects.fromNode(identity.nodeName, 'status'), codecs.nodeStatusReport.encode(report));

@@ -16,8 +16,12 @@ export interface AgentSettings {
   labels: Record<string, string>;
   containerRuntimeEndpoint?: string;
   metricsBindAddress?: string;
-  /** The node's pod subnet for its own containerd (--pod-cidr). */
+  /** The node's pod subnet for its own containerd (--pod-cidr); overrides assignedPodCidr. */
   podCidr?: string;
+  /** The pod subnet the control plane assigned at join (Node spec.podCIDR). */
+  assignedPodCidr?: string;
+  /** --node-ip: the InternalIP this node reports, which peers route pod traffic to. */
+  nodeIp?: string;
   /** The CNI bridge of its own containerd (--cni-bridge). */
   cniBridge?: string;
   joinedAt: string;
@@ -37,6 +41,8 @@ const settingsSchema = z.object({
   containerRuntimeEndpoint: z.string().optional(),
   metricsBindAddress: z.string().optional(),
   podCidr: z.string().optional(),
+  assignedPodCidr: z.string().optional(),
+  nodeIp: z.string().optional(),
   cniBridge: z.string().optional(),
   joinedAt: z.string(),
 });

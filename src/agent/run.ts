@@ -1,5 +1,5 @@
 import type { Logger } from '../log/logger.js';
-import { Agent, type PodManager } from './agent.js';
+import { Agent, type AgentOptions, type PodManager } from './agent.js';
 import { loadIdentity, saveSettings, type AgentIdentity } from './identity.js';
 
 // Runs an already-joined node's agent in the foreground until a signal or a fatal error.
@@ -14,6 +14,7 @@ export interface RunAgentOptions {
   /** Already loaded (right after `ctl join`); otherwise read from dataDir. */
   identity?: AgentIdentity;
   podManager?: PodManager;
+  onNetwork?: AgentOptions['onNetwork'];
   /** Reported as nodeInfo.containerRuntimeVersion. */
   containerRuntimeVersion?: () => Promise<string>;
   signal: AbortSignal;
@@ -26,7 +27,7 @@ export async function runAgent(opts: RunAgentOptions): Promise<void> {
     const { caPem: _ca, certPem: _cert, keyPem: _key, nkeySeed: _seed, ...settings } = identity;
     await saveSettings(opts.dataDir, settings);
   }
-  const agent = new Agent({ identity, version: opts.version, log: opts.log, heartbeatIntervalMs: opts.heartbeatIntervalMs, podManager: opts.podManager, containerRuntimeVersion: opts.containerRuntimeVersion });
+  const agent = new Agent({ identity, version: opts.version, log: opts.log, heartbeatIntervalMs: opts.heartbeatIntervalMs, podManager: opts.podManager, onNetwork: opts.onNetwork, containerRuntimeVersion: opts.containerRuntimeVersion });
   const stopped = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));
   opts.log.info({ node: identity.nodeName, server: identity.server }, 'agent starting');
   await Promise.race([agent.start(), stopped]);
