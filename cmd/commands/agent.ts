@@ -42,7 +42,8 @@ export function addAgentFlags(cmd: Command): Command {
 }
 
 /** Runtime flags given now replace those saved; the saved ones apply when none are given. */
-async function runtimeSettings(flags: AgentFlags, identity: AgentIdentity): Promise<AgentIdentity> {
+export async function runtimeSettings(flags: AgentFlags, identity: AgentIdentity): Promise<AgentIdentity> {
+  if (flags.nodeIp !== undefined && !isIPv4(flags.nodeIp)) throw new CliError(`--node-ip ${JSON.stringify(flags.nodeIp)} is not an IPv4 address: give this node's address on the network its peers share, like 192.168.1.20`);
   const next = {
     ...identity,
     ...(flags.containerRuntimeEndpoint !== undefined ? { containerRuntimeEndpoint: flags.containerRuntimeEndpoint } : {}),
@@ -66,7 +67,6 @@ async function runtimeSettings(flags: AgentFlags, identity: AgentIdentity): Prom
 export async function runAgentForeground(flags: AgentFlags, identity?: Parameters<typeof runAgent>[0]['identity']): Promise<void> {
   const parsed = flags.labels !== undefined ? parseNodeLabels(flags.labels) : undefined;
   if (parsed?.errors.length) throw new CliError(parsed.errors.join('\n'));
-  if (flags.nodeIp !== undefined && !isIPv4(flags.nodeIp)) throw new CliError(`--node-ip ${JSON.stringify(flags.nodeIp)} is not an IPv4 address: give this node's address on the network its peers share, like 192.168.1.20`);
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);

@@ -7,7 +7,7 @@ import { CliError } from '../../src/cli/errors.js';
 import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
 import { logger } from '../../src/log/logger.js';
-import { addAgentFlags, runAgentForeground, type AgentFlags } from './agent.js';
+import { addAgentFlags, runAgentForeground, runtimeSettings, type AgentFlags } from './agent.js';
 
 // `ctl join NATS_URL --token T --discovery-token-ca-cert-hash sha256:H`: kubeadm join's
 // checks, then the agent in the foreground.
@@ -17,6 +17,7 @@ interface JoinFlags extends AgentFlags {
   discoveryTokenCaCertHash?: string;
   nodeName: string;
   metricsBindAddress?: string;
+  joinOnly?: boolean;
 }
 
 export function joinCommand(): Command {
@@ -27,7 +28,8 @@ export function joinCommand(): Command {
       .option('--token <token>', 'bootstrap token from ctl token create (id.secret)')
       .option('--discovery-token-ca-cert-hash <sha256:hex>', "the cluster CA's public key hash, from ctl token create --print-join-command")
       .option('--node-name <name>', 'name of the Node object', os.hostname().toLowerCase())
-      .option('--metrics-bind-address <addr:port>', "where the agent serves Prometheus metrics"),
+      .option('--metrics-bind-address <addr:port>', "where the agent serves Prometheus metrics")
+      .option('--join-only', "save the node's identity and exit without running the agent; 'ctl agent' (the skiff-agent service) runs it"),
   ).action(async (url: string, flags: JoinFlags) => {
     await runCommand(processIo, async () => {
       const missing = [!flags.token && '--token', !flags.discoveryTokenCaCertHash && '--discovery-token-ca-cert-hash'].filter(Boolean);
@@ -49,6 +51,10 @@ export function joinCommand(): Command {
         log: logger('join'),
       });
       processIo.err(`This node has joined the cluster as "${identity.nodeName}". Its identity is in ${flags.dataDir}; 'ctl agent' restarts it later.\n`);
+      if (flags.joinOnly) {
+        await runtimeSettings(flags, identity);
+        return 0;
+      }
       await runAgentForeground({ ...flags, labels: undefined }, identity);
       process.exit(0);
     });
