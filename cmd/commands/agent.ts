@@ -7,6 +7,7 @@ import { internalIp } from '../../src/agent/node-info.js';
 import { CriPodManager } from '../../src/agent/pods/manager.js';
 import { DEFAULT_CNI_BRIDGE, defaultPodCidr, startNodeRuntime } from '../../src/agent/pods/node-runtime.js';
 import { IpRouteTable, PodRoutes } from '../../src/agent/pod-routes.js';
+import { removeAgentPid, runningAgentPid, writeAgentPid } from '../../src/agent/node-reset.js';
 import { runAgent } from '../../src/agent/run.js';
 import { CliError } from '../../src/cli/errors.js';
 import { processIo } from '../../src/cli/io.js';
@@ -67,46 +68,53 @@ export async function runtimeSettings(flags: AgentFlags, identity: AgentIdentity
 export async function runAgentForeground(flags: AgentFlags, identity?: Parameters<typeof runAgent>[0]['identity']): Promise<void> {
   const parsed = flags.labels !== undefined ? parseNodeLabels(flags.labels) : undefined;
   if (parsed?.errors.length) throw new CliError(parsed.errors.join('\n'));
+  const id = await runtimeSettings(flags, identity ?? (await loadIdentity(flags.dataDir)));
+  const other = runningAgentPid(flags.dataDir);
+  if (other !== undefined) throw new CliError(`another agent (pid ${other}) is running on ${flags.dataDir}: stop it first (sudo systemctl stop skiff-agent)`);
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const id = await runtimeSettings(flags, identity ?? (await loadIdentity(flags.dataDir)));
-  const log = logger('agent');
-  const node = await startNodeRuntime({
-    dataDir: flags.dataDir,
-    nodeName: id.nodeName,
-    containerRuntimeEndpoint: id.containerRuntimeEndpoint,
-    podCidr: id.podCidr ?? id.assignedPodCidr,
-    cniBridge: id.cniBridge,
-    log: logger('node-runtime'),
-  });
-  const runtimeName = (await node.version()).split('://')[0];
-  const podManager = new CriPodManager({ runtime: node.runtime, dataDir: flags.dataDir, nodeName: id.nodeName, hostIP: internalIp(os.networkInterfaces()), runtimeName, log: logger('pods') });
-  // Pods kept on disk run (and restart) before, and without, any control plane.
-  await podManager.startLocal();
-  const podCidr = id.podCidr ?? id.assignedPodCidr ?? (id.containerRuntimeEndpoint ? undefined : defaultPodCidr(id.nodeName));
-  const routes = new PodRoutes({ table: new IpRouteTable(), ownPodCidr: () => podCidr, log: logger('pod-routes') });
-  routes.start();
+  // Recorded for `ctl reset`, which refuses while an agent runs.
+  await writeAgentPid(flags.dataDir);
   try {
-    await runAgent({
+    const node = await startNodeRuntime({
       dataDir: flags.dataDir,
-      version: clientVersion().gitVersion ?? 'v0.0.0',
-      log,
-      labels: parsed?.labels,
-      heartbeatIntervalMs: flags.nodeStatusUpdateFrequency,
-      identity: id,
-      podManager,
-      onNetwork: (network) => void routes.apply(network),
-      containerRuntimeVersion: () => node.version(),
-      signal: ac.signal,
+      nodeName: id.nodeName,
+      containerRuntimeEndpoint: id.containerRuntimeEndpoint,
+      podCidr: id.podCidr ?? id.assignedPodCidr,
+      cniBridge: id.cniBridge,
+      log: logger('node-runtime'),
     });
+    const runtimeName = (await node.version()).split('://')[0];
+    const podManager = new CriPodManager({ runtime: node.runtime, dataDir: flags.dataDir, nodeName: id.nodeName, hostIP: id.nodeIp ?? internalIp(os.networkInterfaces()), runtimeName, log: logger('pods') });
+    const podCidr = id.podCidr ?? id.assignedPodCidr ?? (id.containerRuntimeEndpoint ? undefined : defaultPodCidr(id.nodeName));
+    const routes = new PodRoutes({ table: new IpRouteTable(), ownPodCidr: () => podCidr, log: logger('pod-routes') });
+    try {
+      // Pods kept on disk run (and restart) before, and without, any control plane.
+      await podManager.startLocal();
+      routes.start();
+      await runAgent({
+        dataDir: flags.dataDir,
+        version: clientVersion().gitVersion ?? 'v0.0.0',
+        log: logger('agent'),
+        labels: parsed?.labels,
+        heartbeatIntervalMs: flags.nodeStatusUpdateFrequency,
+        identity: id,
+        podManager,
+        onNetwork: (network) => void routes.apply(network),
+        containerRuntimeVersion: () => node.version(),
+        signal: ac.signal,
+      });
+    } finally {
+      routes.stop();
+      await podManager.stop();
+      await node.close();
+    }
   } finally {
-    routes.stop();
-    await podManager.stop();
-    await node.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await removeAgentPid(flags.dataDir);
     flushLogs();
   }
 }

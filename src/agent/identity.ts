@@ -115,23 +115,3 @@ export async function saveSettings(dataDir: string, settings: AgentSettings): Pr
   await writeFile(`${path}.tmp`, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
   await rename(`${path}.tmp`, path);
 }
-
-/** What `ctl reset` removes: the identity and the agent's local state, never anything else in the dir. */
-const nodeOwnedEntries = [files.dir, `${files.dir}.new`, 'state'];
-
-export async function resetNode(dataDir: string): Promise<{ nodeName?: string; removed: string[] }> {
-  let nodeName: string | undefined;
-  try {
-    nodeName = settingsSchema.parse(JSON.parse(await readFile(join(identityDir(dataDir), files.settings), 'utf8'))).nodeName;
-  } catch {
-    // No readable identity: remove whatever is left anyway.
-  }
-  const removed: string[] = [];
-  for (const entry of nodeOwnedEntries) {
-    const p = join(dataDir, entry);
-    if (!existsSync(p)) continue;
-    await rm(p, { recursive: true, force: true });
-    removed.push(p);
-  }
-  return { nodeName, removed };
-}
