@@ -159,7 +159,7 @@ install_skiff() {
 install_unit() {
   local name=$1
   if write_file "$UNIT_DIR/$name" 0644 <"$SRC/deploy/systemd/$name"; then
-    has_systemd && run systemctl daemon-reload
+    if has_systemd; then run systemctl daemon-reload; fi
   fi
   if has_systemd; then
     systemctl is-enabled --quiet "$name" 2>/dev/null || run systemctl enable "$name"
@@ -228,11 +228,11 @@ do_uninstall() {
   local unit
   for unit in skiff-agent.service skiff-server.service; do
     if [ "$DRY_RUN" = 1 ] || [ -f "$UNIT_DIR/$unit" ]; then
-      has_systemd && run systemctl disable --now "$unit"
+      if has_systemd; then run systemctl disable --now "$unit"; fi
       run rm -f "$UNIT_DIR/$unit"
     fi
   done
-  has_systemd && run systemctl daemon-reload
+  if has_systemd; then run systemctl daemon-reload; fi
   # The agent's pods, containers, CNI state and routes go with ctl reset (forced: the unit is stopped).
   if [ "$DRY_RUN" = 1 ] || [ -d "$AGENT_DATA" ]; then
     if [ -x "$BIN_LINK" ] || [ "$DRY_RUN" = 1 ]; then run "$BIN_LINK" reset --force --data-dir "$AGENT_DATA"; fi

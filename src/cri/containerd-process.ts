@@ -15,7 +15,7 @@ const log = logger('containerd');
 export interface ContainerdOptions {
   /** Everything lives here: config.toml, root/, state/, cni/, containerd.sock, containerd.log. */
   dataDir: string;
-  /** Where the CNI plugin binaries are. Default /usr/lib/cni (Debian's containernetworking-plugins). */
+  /** Where the CNI plugin binaries are. Default /usr/lib/cni (Debian's containernetworking-plugins), else /opt/cni/bin (upstream's tarball). */
   cniBinDir?: string;
   /** The node's pod subnet, e.g. 10.88.1.0/24. */
   podCidr: string;
@@ -57,6 +57,10 @@ export interface ManagedContainerd {
 }
 
 const CAP_SYS_RESOURCE = 24;
+
+function defaultCniBinDir(): string {
+  return ['/usr/lib/cni', '/opt/cni/bin'].find((d) => existsSync(join(d, 'bridge'))) ?? '/usr/lib/cni';
+}
 
 /**
  * Without CAP_SYS_RESOURCE nothing may lower an oom_score_adj, and runc then fails to start
@@ -250,7 +254,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<ManagedC
 
   writeFileSync(configPath, containerdConfig({
     dataDir, stateDir, socket, cniConfDir, snapshotter, restrictOomScoreAdj,
-    cniBinDir: opts.cniBinDir ?? '/usr/lib/cni',
+    cniBinDir: opts.cniBinDir ?? defaultCniBinDir(),
     sandboxImage: opts.sandboxImage,
     logLevel: opts.logLevel ?? 'info',
   }));
