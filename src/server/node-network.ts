@@ -75,7 +75,8 @@ export class NodeNetworkPublisher {
         const before = this.nodes.get(name);
         if (ev.type === 'DELETED') this.nodes.delete(name);
         else this.nodes.set(name, node);
-        if (ev.type !== 'DELETED') await this.ensureCidr(node);
+        // Not awaited: the allocator serialises its own work, and node events keep flowing meanwhile.
+        if (ev.type !== 'DELETED') void this.ensureCidr(node);
         // Only a subnet or address change matters to the routes; heartbeats do not.
         if (ev.type === 'DELETED' || !before || !isDeepStrictEqual(this.routeFacts(before), this.routeFacts(node))) this.sendAll();
       }

@@ -234,3 +234,14 @@ test("host 2's link down makes it NotReady; back up, it is Ready again", { timeo
   }
   await waitReady(h2.name, 'True', 60_000);
 });
+
+test('a control-plane restart keeps every node its subnet', { timeout: 120_000 }, async () => {
+  const beforeRestart = new Map((await nodes()).map((n) => [n.metadata.name, n.spec?.podCIDR]));
+  await cluster!.restartServer();
+  await waitFor('all three nodes Ready after the restart', 60_000, async () => {
+    const ns = await nodes();
+    return hosts.every((h) => readyOf(ns.find((n) => n.metadata.name === h.name) ?? ({} as Node)) === 'True');
+  });
+  const afterRestart = new Map((await nodes()).map((n) => [n.metadata.name, n.spec?.podCIDR]));
+  assert.deepEqual(afterRestart, beforeRestart, 'the subnets come from the store, unchanged');
+});
