@@ -9,7 +9,8 @@ import { TEST_IMAGE, testImages } from '../../src/cri/local-images.js';
 import { writeOciArchive } from '../../src/cri/oci-image.js';
 import { freePort, sleep, TestCluster, type CtlProcess } from './harness.js';
 
-// `ctl reset` on a node with a running pod: refused while the agent runs; after the agent stops
+// `ctl reset` on a node joined as install.sh joins it (ctl join --join-only, then ctl agent), with
+// a running pod: refused while the agent runs; after the agent stops
 // (its containers keep running, as under systemd's KillMode=process) it removes the pod's
 // containers and sandbox through the node's containerd, the containerd, the pod bridge and the
 // data dir, leaving no process and no mount behind.
@@ -48,11 +49,19 @@ before(async () => {
   const token = await cluster.ctl(['token', 'create', '--print-join-command']);
   assert.equal(token.code, 0, token.stderr);
   dataDir = cluster.tempDir('agent-reset');
-  agent = cluster.spawnCtl([
+  // As install.sh does it: a one-time join that only saves the identity and flags, then `ctl agent`.
+  const joined = await cluster.ctl([
     ...token.stdout.trim().split(' ').slice(1),
-    ...['--node-name', 'e2e-reset', '--data-dir', dataDir, '--node-status-update-frequency', '500ms'],
+    ...['--node-name', 'e2e-reset', '--data-dir', dataDir, '--join-only'],
     ...['--cni-bridge', bridge, '--pod-cidr', `10.89.${randomInt(0, 256)}.0/24`],
-  ]);
+  ], { timeoutMs: 60_000 });
+  assert.equal(joined.code, 0, joined.stderr);
+  assert.match(joined.stderr, /has joined the cluster as "e2e-reset"/, joined.stderr);
+  const saved = JSON.parse(readFileSync(join(dataDir, 'identity', 'agent.json'), 'utf8'));
+  assert.equal(saved.cniBridge, bridge, '--cni-bridge saved for ctl agent');
+  assert.match(saved.assignedPodCidr ?? '', /^10\.42\.\d+\.0\/24$/, 'the subnet the control plane assigned is saved');
+  assert.equal(existsSync(join(dataDir, 'containerd')), false, '--join-only starts no runtime');
+  agent = cluster.spawnCtl(['agent', '--data-dir', dataDir, '--node-status-update-frequency', '500ms']);
   await waitFor('the node Ready', 60_000, async () => /\sReady\s/.test((await cluster.ctl(['get', 'node', 'e2e-reset', '--no-headers'])).stdout));
   const archive = join(cluster.tempDir('reset-images'), 'images.tar');
   await writeOciArchive(await testImages(), archive);
