@@ -13,6 +13,7 @@ import { versionCommand } from './commands/version.js';
 import { agentCommand } from './commands/agent.js';
 import { joinCommand } from './commands/join.js';
 import { resetCommand } from './commands/reset.js';
+import { checkCommand } from './commands/check.js';
 import { tokenCommand } from './commands/token.js';
 import { serverCommand } from './commands/server.js';
 import { cordonCommand, uncordonCommand } from './commands/cordon.js';
@@ -52,6 +53,7 @@ const program = new Command('ctl')
   .addCommand(serverCommand())
   .addCommand(joinCommand())
   .addCommand(agentCommand())
-  .addCommand(resetCommand());
+  .addCommand(resetCommand())
+  .addCommand(checkCommand());
 
 await program.parseAsync(process.argv);

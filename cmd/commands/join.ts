@@ -7,7 +7,7 @@ import { CliError } from '../../src/cli/errors.js';
 import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
 import { logger } from '../../src/log/logger.js';
-import { addAgentFlags, runAgentForeground, type AgentFlags } from './agent.js';
+import { addAgentFlags, runAgentForeground, runtimeSettings, type AgentFlags } from './agent.js';
 
 // `ctl join NATS_URL --token T --discovery-token-ca-cert-hash sha256:H`: kubeadm join's
 // checks, then the agent in the foreground.
@@ -16,6 +16,7 @@ interface JoinFlags extends AgentFlags {
   token?: string;
   discoveryTokenCaCertHash?: string;
   nodeName: string;
+  joinOnly?: boolean;
 }
 
 export function joinCommand(): Command {
@@ -25,7 +26,8 @@ export function joinCommand(): Command {
       .argument('<nats-url>', "the control plane's NATS address, like nats://10.0.0.2:4222")
       .option('--token <token>', 'bootstrap token from ctl token create (id.secret)')
       .option('--discovery-token-ca-cert-hash <sha256:hex>', "the cluster CA's public key hash, from ctl token create --print-join-command")
-      .option('--node-name <name>', 'name of the Node object', os.hostname().toLowerCase()),
+      .option('--node-name <name>', 'name of the Node object', os.hostname().toLowerCase())
+      .option('--join-only', "save the node's identity and exit without running the agent; 'ctl agent' (the skiff-agent service) runs it"),
   ).action(async (url: string, flags: JoinFlags) => {
     await runCommand(processIo, async () => {
       const missing = [!flags.token && '--token', !flags.discoveryTokenCaCertHash && '--discovery-token-ca-cert-hash'].filter(Boolean);
@@ -47,6 +49,10 @@ export function joinCommand(): Command {
         log: logger('join'),
       });
       processIo.err(`This node has joined the cluster as "${identity.nodeName}". Its identity is in ${flags.dataDir}; 'ctl agent' restarts it later.\n`);
+      if (flags.joinOnly) {
+        await runtimeSettings(flags, identity);
+        return 0;
+      }
       await runAgentForeground({ ...flags, labels: undefined }, identity);
       process.exit(0);
     });

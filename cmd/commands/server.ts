@@ -19,6 +19,7 @@ interface ServerFlags {
   nodeMonitorGracePeriod: number;
   metricsPort: string;
   metricsTokenFile?: string;
+  clusterCidr: string;
 }
 
 function portNumber(flag: string, value: string): number {
@@ -39,6 +40,7 @@ export function serverCommand(): Command {
     .option('--nats-monitor-port <port>', "nats-server's HTTP monitoring port on loopback (off unless given)")
     .option('--metrics-port <port>', 'plain-HTTP port of /metrics and /sd (Prometheus http_sd_configs discovery of every node), on --bind-address; 0 turns it off', '10251')
     .option('--metrics-token-file <file>', 'a file holding a bearer token that /metrics and /sd then ask for')
+    .option('--cluster-cidr <cidr>', 'IPv4 range pod IPs come from; each node gets a /24 of it', '10.42.0.0/16')
     .addOption(
       new Option('--node-monitor-grace-period <duration>', 'how long a node may miss lease renewals before it is NotReady')
         .argParser(parseDurationMs)
@@ -60,6 +62,7 @@ export function serverCommand(): Command {
           nodeMonitorGracePeriodMs: flags.nodeMonitorGracePeriod,
           metricsPort: metricsPort === 0 ? undefined : metricsPort,
           metricsToken,
+          clusterCidr: flags.clusterCidr,
           log,
         });
         await new Promise<void>((resolve) => {

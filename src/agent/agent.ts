@@ -1,7 +1,7 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { connectBus } from '../bus/connection.js';
 import { receive } from '../bus/codec.js';
-import { codecs, type StatsSummaryReply } from '../bus/messages.js';
+import { codecs, type NodeNetwork, type StatsSummaryReply } from '../bus/messages.js';
 import { subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
 import type { AgentIdentity } from './identity.js';
@@ -42,12 +42,13 @@ export interface AgentOptions {
   metrics?: { host: string; port: number };
   /** Answers the control plane's resource usage requests (metrics.k8s.io, `ctl top`). */
   statsSummary?: () => Promise<StatsSummaryReply>;
+  /** Gets the pod network (own subnet, peers) each time the control plane sends it. */
+  onNetwork?: (network: NodeNetwork) => void;
 }
 
 export class Agent {
   private nc: NatsConnection | undefined;
-  private sub: Subscription | undefined;
-  private statsSub: Subscription | undefined;
+  private subs: Subscription[] = [];
   private leaseTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -72,23 +73,34 @@ export class Agent {
       log,
     });
     this.nc = nc;
-    this.sub = nc.subscribe(subjects.toNode(identity.nodeName, 'resync'), {
-      callback: (err, msg) => {
-        if (err) return;
-        const req = receive(codecs.resyncRequest, msg, log);
-        if (req) void this.resync(`control plane asked: ${req.reason}`);
-      },
-    });
+    this.subs.push(
+      nc.subscribe(subjects.toNode(identity.nodeName, 'resync'), {
+        callback: (err, msg) => {
+          if (err) return;
+          const req = receive(codecs.resyncRequest, msg, log);
+          if (req) void this.resync(`control plane asked: ${req.reason}`);
+        },
+      }),
+      nc.subscribe(subjects.toNode(identity.nodeName, 'network'), {
+        callback: (err, msg) => {
+          if (err) return;
+          const network = receive(codecs.nodeNetwork, msg, log);
+          if (network) this.opts.onNetwork?.(network);
+        },
+      }),
+    );
     const summary = this.opts.statsSummary;
     if (summary) {
-      this.statsSub = nc.subscribe(subjects.toNode(identity.nodeName, 'stats'), {
-        callback: (err, msg) => {
-          if (err || !msg.reply || !receive(codecs.statsSummaryRequest, msg, log)) return;
-          summary()
-            .then((reply) => msg.respond(codecs.statsSummaryReply.encode(reply)))
-            .catch((e) => log.warn({ err: e }, 'answering a resource usage request failed'));
-        },
-      });
+      this.subs.push(
+        nc.subscribe(subjects.toNode(identity.nodeName, 'stats'), {
+          callback: (err, msg) => {
+            if (err || !msg.reply || !receive(codecs.statsSummaryRequest, msg, log)) return;
+            summary()
+              .then((reply) => msg.respond(codecs.statsSummaryReply.encode(reply)))
+              .catch((e) => log.warn({ err: e }, 'answering a resource usage request failed'));
+          },
+        }),
+      );
     }
     log.info({ node: identity.nodeName, server: identity.server }, 'agent connected');
     await this.sendStatus();
@@ -110,8 +122,7 @@ export class Agent {
     this.stopped = true;
     this.stopTimers();
     await this.opts.podManager?.stop();
-    this.sub?.unsubscribe();
-    this.statsSub?.unsubscribe();
+    for (const s of this.subs.splice(0)) s.unsubscribe();
     if (this.nc && !this.nc.isClosed()) await this.nc.drain().catch(() => this.nc?.close());
   }
 
@@ -134,6 +145,7 @@ export class Agent {
       nodeName: identity.nodeName,
       labels: identity.labels,
       agentVersion: this.opts.version,
+      ...(identity.nodeIp ? { nodeIp: identity.nodeIp } : {}),
       containerRuntimeVersion: (await this.opts.containerRuntimeVersion?.()) ?? 'containerd://unknown',
       metrics: this.opts.metrics,
     });

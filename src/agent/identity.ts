@@ -16,8 +16,12 @@ export interface AgentSettings {
   labels: Record<string, string>;
   containerRuntimeEndpoint?: string;
   metricsBindAddress?: string;
-  /** The node's pod subnet for its own containerd (--pod-cidr). */
+  /** The node's pod subnet for its own containerd (--pod-cidr); overrides assignedPodCidr. */
   podCidr?: string;
+  /** The pod subnet the control plane assigned at join (Node spec.podCIDR). */
+  assignedPodCidr?: string;
+  /** --node-ip: the InternalIP this node reports, which peers route pod traffic to. */
+  nodeIp?: string;
   /** The CNI bridge of its own containerd (--cni-bridge). */
   cniBridge?: string;
   joinedAt: string;
@@ -37,6 +41,8 @@ const settingsSchema = z.object({
   containerRuntimeEndpoint: z.string().optional(),
   metricsBindAddress: z.string().optional(),
   podCidr: z.string().optional(),
+  assignedPodCidr: z.string().optional(),
+  nodeIp: z.string().optional(),
   cniBridge: z.string().optional(),
   joinedAt: z.string(),
 });
@@ -108,24 +114,4 @@ export async function saveSettings(dataDir: string, settings: AgentSettings): Pr
   const path = join(identityDir(dataDir), files.settings);
   await writeFile(`${path}.tmp`, `${JSON.stringify(settings, null, 2)}\n`, { mode: 0o600 });
   await rename(`${path}.tmp`, path);
-}
-
-/** What `ctl reset` removes: the identity and the agent's local state, never anything else in the dir. */
-const nodeOwnedEntries = [files.dir, `${files.dir}.new`, 'state'];
-
-export async function resetNode(dataDir: string): Promise<{ nodeName?: string; removed: string[] }> {
-  let nodeName: string | undefined;
-  try {
-    nodeName = settingsSchema.parse(JSON.parse(await readFile(join(identityDir(dataDir), files.settings), 'utf8'))).nodeName;
-  } catch {
-    // No readable identity: remove whatever is left anyway.
-  }
-  const removed: string[] = [];
-  for (const entry of nodeOwnedEntries) {
-    const p = join(dataDir, entry);
-    if (!existsSync(p)) continue;
-    await rm(p, { recursive: true, force: true });
-    removed.push(p);
-  }
-  return { nodeName, removed };
 }

@@ -110,6 +110,7 @@ export async function joinCluster(opts: JoinOptions): Promise<AgentIdentity> {
       labels: opts.labels,
       ...(opts.containerRuntimeEndpoint ? { containerRuntimeEndpoint: opts.containerRuntimeEndpoint } : {}),
       ...(opts.metricsBindAddress ? { metricsBindAddress: opts.metricsBindAddress } : {}),
+      ...(joined.podCIDR ? { assignedPodCidr: joined.podCIDR } : {}),
       joinedAt: new Date().toISOString(),
       caPem,
       certPem: joined.certPem,

@@ -14,6 +14,7 @@ export interface RunAgentOptions {
   /** Already loaded (right after `ctl join`); otherwise read from dataDir. */
   identity?: AgentIdentity;
   podManager?: PodManager;
+  onNetwork?: AgentOptions['onNetwork'];
   /** Reported as nodeInfo.containerRuntimeVersion. */
   containerRuntimeVersion?: () => Promise<string>;
   /** The bound /metrics listener, reported in the node's status. */
@@ -29,7 +30,15 @@ export async function runAgent(opts: RunAgentOptions): Promise<void> {
     const { caPem: _ca, certPem: _cert, keyPem: _key, nkeySeed: _seed, ...settings } = identity;
     await saveSettings(opts.dataDir, settings);
   }
-  const agent = new Agent({ identity, version: opts.version, log: opts.log, heartbeatIntervalMs: opts.heartbeatIntervalMs, podManager: opts.podManager, containerRuntimeVersion: opts.containerRuntimeVersion, metrics: opts.metrics,
+  const agent = new Agent({
+    identity,
+    version: opts.version,
+    log: opts.log,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs,
+    podManager: opts.podManager,
+    onNetwork: opts.onNetwork,
+    containerRuntimeVersion: opts.containerRuntimeVersion,
+    metrics: opts.metrics,
     statsSummary: opts.statsSummary,
   });
   const stopped = new Promise<void>((resolve) => opts.signal.addEventListener('abort', () => resolve(), { once: true }));

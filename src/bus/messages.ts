@@ -15,6 +15,8 @@ export const nodeNameSchema = z
     /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
     "must be a lowercase RFC 1123 subdomain: lower case alphanumeric characters, '-' or '.', starting and ending with an alphanumeric character",
   );
+const ipv4Cidr = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'must be an IPv4 CIDR like 10.42.1.0/24');
+const ipv4 = z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/, 'must be an IPv4 address');
 /** A user nkey: 'U' and 55 more base32 characters. */
 const nkeyUserPublic = z.string().regex(/^U[A-Z2-7]{55}$/, 'must be an nkey user public key (U...)');
 const pem = (label: string) => z.string().max(64 * 1024).includes(`-----BEGIN ${label}-----`, { message: `must be a PEM ${label}` });
@@ -55,7 +57,15 @@ export const joinRequestSchema = z.object({
 export type JoinRequest = z.infer<typeof joinRequestSchema>;
 
 export const joinReplySchema = z.discriminatedUnion('ok', [
-  z.object({ v: v1, ok: z.literal(true), nodeName: nodeNameSchema, certPem: pem('CERTIFICATE'), caPem: pem('CERTIFICATE') }),
+  z.object({
+    v: v1,
+    ok: z.literal(true),
+    nodeName: nodeNameSchema,
+    certPem: pem('CERTIFICATE'),
+    caPem: pem('CERTIFICATE'),
+    /** The node's pod subnet from --cluster-cidr; absent from control planes that assign none. */
+    podCIDR: ipv4Cidr.optional(),
+  }),
   bootstrapError,
 ]);
 export type JoinReply = z.infer<typeof joinReplySchema>;
@@ -102,6 +112,20 @@ export type LeaseRenewal = z.infer<typeof leaseRenewalSchema>;
 /** Asks a node to send everything again (after a control-plane restart, for example). */
 export const resyncRequestSchema = z.object({ v: v1, reason: z.string().max(256) });
 export type ResyncRequest = z.infer<typeof resyncRequestSchema>;
+
+
+/**
+ * The pod network as one node needs it, sent whole (level-triggered): its own pod subnet and
+ * every other node with a subnet and an address, to which it keeps a route. A peer missing
+ * here has its route removed.
+ */
+export const nodeNetworkSchema = z.object({
+  v: v1,
+  nodeName: nodeNameSchema,
+  podCIDR: ipv4Cidr.optional(),
+  peers: z.array(z.object({ name: nodeNameSchema, internalIP: ipv4, podCIDR: ipv4Cidr })).max(5000),
+});
+export type NodeNetwork = z.infer<typeof nodeNetworkSchema>;
 
 // ---- pods ----------------------------------------------------------------------------------
 
@@ -394,6 +418,7 @@ export const codecs = {
   nodeStatusReport: jsonCodec('NodeStatusReport', nodeStatusReportSchema),
   leaseRenewal: jsonCodec('LeaseRenewal', leaseRenewalSchema),
   resyncRequest: jsonCodec('ResyncRequest', resyncRequestSchema),
+  nodeNetwork: jsonCodec('NodeNetwork', nodeNetworkSchema),
   podAssignment: jsonCodec('PodAssignment', podAssignmentSchema),
   podSyncRequest: jsonCodec('PodSyncRequest', podSyncRequestSchema),
   podStatusReport: jsonCodec('PodStatusReport', podStatusReportSchema),

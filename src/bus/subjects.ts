@@ -7,7 +7,7 @@ const root = 'skiff';
 /** What a node sends the control plane: `skiff.from.NODE.TOPIC`. */
 export type FromNodeTopic = 'status' | 'lease' | 'podstatus' | 'events' | 'podsync' | 'staticpods';
 /** What the control plane sends a node: `skiff.to.NODE.TOPIC`. */
-export type ToNodeTopic = 'resync' | 'pods' | 'logs' | 'exec' | 'session' | 'images' | 'stats';
+export type ToNodeTopic = 'resync' | 'pods' | 'logs' | 'exec' | 'session' | 'images' | 'stats' | 'network';
 
 /**
  * Node names are DNS subdomains, whose dots would split a NATS subject token. `_` is never in a

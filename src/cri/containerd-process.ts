@@ -17,7 +17,7 @@ const log = logger('containerd');
 export interface ContainerdOptions {
   /** Everything lives here: config.toml, root/, state/, cni/, containerd.sock, containerd.log. */
   dataDir: string;
-  /** Where the CNI plugin binaries are. Default /usr/lib/cni (Debian's containernetworking-plugins). */
+  /** Where the CNI plugin binaries are. Default /usr/lib/cni (Debian's containernetworking-plugins), else /opt/cni/bin (upstream's tarball). */
   cniBinDir?: string;
   /** The node's pod subnet, e.g. 10.88.1.0/24. */
   podCidr: string;
@@ -63,6 +63,10 @@ export interface ManagedContainerd {
 }
 
 const CAP_SYS_RESOURCE = 24;
+
+function defaultCniBinDir(): string {
+  return ['/usr/lib/cni', '/opt/cni/bin'].find((d) => existsSync(join(d, 'bridge'))) ?? '/usr/lib/cni';
+}
 
 /**
  * Without CAP_SYS_RESOURCE nothing may lower an oom_score_adj, and runc then fails to start
@@ -274,7 +278,7 @@ export async function startContainerd(opts: ContainerdOptions): Promise<ManagedC
   writeRegistryHosts(registryConfigPath, opts.registries);
   writeFileSync(configPath, containerdConfig({
     dataDir, stateDir, socket, cniConfDir, snapshotter, restrictOomScoreAdj, registryConfigPath, registries: opts.registries,
-    cniBinDir: opts.cniBinDir ?? '/usr/lib/cni',
+    cniBinDir: opts.cniBinDir ?? defaultCniBinDir(),
     sandboxImage: opts.sandboxImage,
     logLevel: opts.logLevel ?? 'info',
   }));

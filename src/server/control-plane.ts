@@ -47,6 +47,8 @@ export interface ControlPlaneOptions {
   natsMonitorPort?: number;
   /** A node whose lease is older than this turns NotReady. */
   nodeMonitorGracePeriodMs: number;
+  /** --cluster-cidr: pod subnets are /24s of it. Default 10.42.0.0/16. */
+  clusterCidr?: string;
   /** Default true. Off only for tests of the API alone, which need pods no scheduler writes to. */
   scheduler?: boolean;
   /** Default true. Off only for tests of the API alone, like `scheduler`. */
@@ -141,6 +143,7 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       natsServerPath: opts.natsServerPath ?? 'nats-server',
       natsMonitorPort: opts.natsMonitorPort,
       nodeMonitorGracePeriodMs: opts.nodeMonitorGracePeriodMs,
+      clusterCidr: opts.clusterCidr,
       store,
       pki: await natsPlanePki(pki.ca),
       log: logger('nats-plane'),

@@ -12,6 +12,8 @@ import { CleanupStack } from './cleanup-stack.js';
 import { NatsSupervisor } from './nats-supervisor.js';
 import { NodeCredentials } from './node-credentials.js';
 import { NodeJoinService, type NodeCertificateIssuer } from './node-join.js';
+import { NodeNetworkPublisher } from './node-network.js';
+import { DEFAULT_CLUSTER_CIDR, parseClusterCidr, PodCidrAllocator } from './pod-cidr.js';
 import { NodeLifecycle } from './node-lifecycle.js';
 
 // The control plane's NATS side, started by `ctl server`: nats-server under supervision, the
@@ -34,6 +36,8 @@ export interface NatsPlaneOptions {
   natsMonitorPort?: number;
   nodeMonitorGracePeriodMs: number;
   store: Store;
+  /** --cluster-cidr: each node gets a /24 of it. Default 10.42.0.0/16. */
+  clusterCidr?: string;
   pki: NatsPlanePki;
   log: Logger;
 }
@@ -78,6 +82,7 @@ async function controlPlaneSeed(dir: string): Promise<string> {
 
 export async function startNatsPlane(opts: NatsPlaneOptions): Promise<NatsPlane> {
   const { log, store, pki } = opts;
+  const clusterCidr = parseClusterCidr(opts.clusterCidr ?? DEFAULT_CLUSTER_CIDR);
   const dir = join(opts.dataDir, 'nats');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
@@ -127,13 +132,18 @@ export async function startNatsPlane(opts: NatsPlaneOptions): Promise<NatsPlane>
     });
     cleanups.push(() => nc.drain().catch(() => nc.close()));
 
-    const joinService = new NodeJoinService({ nc, tokens, issuer: pki, credentials, store, log: log.child({ component: 'node-join' }) });
+    const allocator = new PodCidrAllocator(store, clusterCidr, log.child({ component: 'pod-cidr' }));
+    const joinService = new NodeJoinService({ nc, tokens, issuer: pki, credentials, store, allocator, log: log.child({ component: 'node-join' }) });
     joinService.start();
     cleanups.push(() => joinService.close());
 
     const lifecycle = new NodeLifecycle({ nc, store, credentials, gracePeriodMs: opts.nodeMonitorGracePeriodMs, log: log.child({ component: 'node-lifecycle' }) });
     await lifecycle.start();
     cleanups.push(() => lifecycle.close());
+
+    const network = new NodeNetworkPublisher({ nc, store, allocator, log: log.child({ component: 'node-network' }) });
+    await network.start();
+    cleanups.push(() => network.close());
 
     const sweep = () => void tokens.sweepExpired().catch((e) => log.error({ err: e }, 'removing expired bootstrap tokens failed'));
     sweep();

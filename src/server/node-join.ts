@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import type { BootstrapTokens } from './bootstrap-tokens.js';
 import type { NodeCredentials } from './node-credentials.js';
+import type { PodCidrAllocator } from './pod-cidr.js';
 
 // The control plane's half of `ctl join`: answers cluster-info (the CA plus proof that the
 // control plane holds the token) and join (checks the joiner's proof, signs its CSR, admits its
@@ -27,6 +28,8 @@ export interface NodeJoinDeps {
   issuer: NodeCertificateIssuer;
   credentials: NodeCredentials;
   store: Store;
+  /** Gives a joining node its pod subnet; without one, nodes get none. */
+  allocator?: PodCidrAllocator;
   log: Logger;
 }
 
@@ -97,9 +100,15 @@ export class NodeJoinService {
       return bootstrapFailure('Invalid', `the certificate signing request was refused: ${(e as Error).message}`);
     }
     await this.ensureNode(req);
+    let podCIDR: string | undefined;
+    try {
+      podCIDR = await this.deps.allocator?.allocate(req.nodeName);
+    } catch (e) {
+      return bootstrapFailure('Internal', (e as Error).message);
+    }
     await this.deps.credentials.put(req.nodeName, req.nkeyPublic, req.tokenId);
-    log.info({ node: req.nodeName, tokenId: req.tokenId }, 'node joined');
-    return { v: 1, ok: true, nodeName: req.nodeName, certPem, caPem: this.deps.issuer.caPem };
+    log.info({ node: req.nodeName, tokenId: req.tokenId, podCIDR }, 'node joined');
+    return { v: 1, ok: true, nodeName: req.nodeName, certPem, caPem: this.deps.issuer.caPem, ...(podCIDR ? { podCIDR } : {}) };
   }
 
   /** Creates the Node, or keeps an existing one (the same node joining again keeps its object). */

@@ -14,7 +14,7 @@ import type { Logger } from '../../log/logger.js';
 
 export const DEFAULT_CNI_BRIDGE = 'skiff0';
 
-/** Until the control plane assigns pod subnets: a /24 in 10.42.0.0/16 chosen by the node name. */
+/** For nodes joined to a control plane that assigns no subnet: a /24 in 10.42.0.0/16 chosen by the node name. */
 export function defaultPodCidr(nodeName: string): string {
   const x = createHash('sha256').update(nodeName).digest()[0];
   return `10.42.${x}.0/24`;

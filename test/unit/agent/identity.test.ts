@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { identityDir, isJoined, loadIdentity, resetNode, saveIdentity, type AgentIdentity } from '../../../src/agent/identity.js';
+import { identityDir, isJoined, loadIdentity, saveIdentity, type AgentIdentity } from '../../../src/agent/identity.js';
 import { normalizeServerUrl, JoinError } from '../../../src/agent/join.js';
 
 const identity: AgentIdentity = {
@@ -41,22 +41,6 @@ test('loading without an identity says to join first', { timeout: 5000 }, async 
   }
 });
 
-test('reset removes the identity and local state only', { timeout: 5000 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-id-'));
-  try {
-    await saveIdentity(dir, identity);
-    mkdirSync(join(dir, 'state'));
-    writeFileSync(join(dir, 'unrelated.txt'), 'keep me');
-    const r = await resetNode(dir);
-    assert.equal(r.nodeName, 'n1');
-    assert.equal(r.removed.length, 2);
-    assert.equal(isJoined(dir), false);
-    assert.ok(existsSync(join(dir, 'unrelated.txt')));
-    assert.deepEqual((await resetNode(dir)).removed, []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
 
 test('NATS addresses are normalised and wrong schemes refused', { timeout: 5000 }, () => {
   assert.equal(normalizeServerUrl('10.0.0.2'), 'nats://10.0.0.2:4222');
