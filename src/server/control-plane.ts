@@ -6,10 +6,13 @@ import { caCertHash } from '../bus/ca-hash.js';
 import { logger, type Logger } from '../log/logger.js';
 import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
 import { startControllers } from '../controllers/index.js';
+import { NamespaceLocks } from '../controllers/resource-quota.js';
+import { resourceByKind } from '../api/resources.js';
+import type { KObject } from '../api/types.js';
 import { startScheduler } from '../scheduler/scheduler.js';
 import { openLevelStore } from '../store/level-store.js';
 import type { Store } from '../store/store.js';
-import { AdmissionChain } from './admission.js';
+import { AdmissionChain, defaultTolerationSeconds, limitRanger, resourceQuotaAdmission } from './admission.js';
 import { ApiServer } from './api-server.js';
 import { CleanupStack } from './cleanup-stack.js';
 import { qosClassOf } from './handlers.js';
@@ -38,6 +41,9 @@ export interface ControlPlaneOptions {
   natsMonitorPort?: number;
   /** A node whose lease is older than this turns NotReady. */
   nodeMonitorGracePeriodMs: number;
+  /** How long new pods tolerate the not-ready and unreachable NoExecute taints (DefaultTolerationSeconds). Default 10 each. */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
   /** Default true. Off only for tests of the API alone, which need pods no scheduler writes to. */
   scheduler?: boolean;
   /** Default true. Off only for tests of the API alone, like `scheduler`. */
@@ -91,7 +97,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const store = await openLevelStore(join(opts.dataDir, 'store'));
     cleanups.push(() => store.close());
 
-    const admission = new AdmissionChain([namespaceLifecycle(store)]);
+    // Quota admission and the quota controller take turns per namespace.
+    const quotaLocks = new NamespaceLocks();
+    const admission = new AdmissionChain([
+      namespaceLifecycle(store),
+      defaultTolerationSeconds({ notReadySeconds: opts.defaultNotReadyTolerationSeconds ?? 10, unreachableSeconds: opts.defaultUnreachableTolerationSeconds ?? 10 }),
+      limitRanger(store),
+      resourceQuotaAdmission(store, quotaLocks),
+    ]);
     let ready = false;
     const api = new ApiServer({ tls: { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem }, store, admission, log: logger('api-server'), ready: () => ready });
     await api.handlers.ensureSystemNamespaces();
@@ -144,7 +157,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
 
     if (opts.controllers !== false) {
-      const controllers = startControllers(store, logger('controllers'), { decoratePod: (pod) => ((pod.status as Record<string, unknown>).qosClass = qosClassOf(pod.spec)) });
+      const podInfo = resourceByKind('Pod')!;
+      const controllerUser = { name: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts'] };
+      const admitPod = async (pod: KObject) => {
+        const release = await admission.admit({ operation: 'CREATE', info: podInfo, namespace: pod.metadata.namespace!, name: pod.metadata.name!, object: pod, user: controllerUser });
+        (pod.status as Record<string, unknown>).qosClass = qosClassOf(pod.spec);
+        return release;
+      };
+      const controllers = startControllers(store, logger('controllers'), { admitPod, quotaLocks });
       cleanups.push(() => controllers.stop());
       await controllers.ready;
     }
