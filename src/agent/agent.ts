@@ -35,6 +35,8 @@ export interface AgentOptions {
   /** Full status resend period; the control plane writes only what changed. */
   statusReportIntervalMs?: number;
   facts?: SystemFacts;
+  /** Reported as capacity.pods. Default 110, as kubelet's --max-pods. */
+  maxPods?: number;
   /** Until the runtime layer reports its version, `containerd://unknown`. */
   containerRuntimeVersion?: () => Promise<string>;
   podManager?: PodManager;
@@ -118,6 +120,7 @@ export class Agent {
       labels: identity.labels,
       agentVersion: this.opts.version,
       containerRuntimeVersion: (await this.opts.containerRuntimeVersion?.()) ?? 'containerd://unknown',
+      maxPods: this.opts.maxPods,
     });
     this.nc.publish(subjects.fromNode(identity.nodeName, 'status'), codecs.nodeStatusReport.encode(report));
   }
