@@ -46,7 +46,9 @@ export interface SimulatedNodesOptions {
 const rfc3339 = (d = new Date()) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 function simulatedFacts(name: string, index: number, opts: SimulatedNodesOptions): SystemFacts {
-  const ip = `10.${200 + ((index >> 16) & 0x1f)}.${(index >> 8) & 0xff}.${index & 0xff}`;
+  // Never .0: node i gets 10.200.0.(i+1) and on.
+  const n = index + 1;
+  const ip = `10.${200 + ((n >> 16) & 0x1f)}.${(n >> 8) & 0xff}.${n & 0xff}`;
   return {
     hostname: () => name,
     osRelease: () => 'PRETTY_NAME="Skiff simulated node"\n',
