@@ -75,7 +75,7 @@ export class NodeLifecycle {
     this.ticking = true;
     try {
       const now = this.now();
-      for (const obj of (await this.opts.store.list('nodes')).items) {
+      for (const obj of (await this.opts.store.list('nodes', { frozen: true })).items) {
         const name = obj.metadata.name!;
         const ready = readyCondition(obj as Node);
         if (ready?.status === 'True') this.podsMarked.delete(name);
