@@ -51,6 +51,35 @@ export function podCountsTowardQuota(pod: Pod, nowMs: number): boolean {
   return !del || Date.parse(del) > nowMs;
 }
 
+const bestEffort = (pod: Pod) =>
+  [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])].every((c) => ['cpu', 'memory'].every((r) => c.resources?.requests?.[r] === undefined && c.resources?.limits?.[r] === undefined));
+
+/**
+ * Whether a quota with these scopes tracks the object. Scoped quotas track pods only, as in
+ * Kubernetes; PriorityClass and CrossNamespacePodAffinity match no pod, as Skiff has neither
+ * priority classes nor pod affinity.
+ */
+export function matchesScopes(resource: string, obj: KObject, scopes: readonly string[] | undefined): boolean {
+  if (!scopes?.length) return true;
+  if (resource !== 'pods') return false;
+  const pod = obj as Pod;
+  const terminating = pod.spec.activeDeadlineSeconds !== undefined;
+  return scopes.every((scope) => {
+    switch (scope) {
+      case 'Terminating':
+        return terminating;
+      case 'NotTerminating':
+        return !terminating;
+      case 'BestEffort':
+        return bestEffort(pod);
+      case 'NotBestEffort':
+        return !bestEffort(pod);
+      default:
+        return false;
+    }
+  });
+}
+
 /** What one object adds to the names in `hard`. */
 export function usageOf(resource: string, obj: KObject, hard: readonly string[]): Usage {
   const u: Usage = new Map();
@@ -114,7 +143,7 @@ export function formatUsageList(u: Usage): ResourceList {
 }
 
 /** What the namespace holds now, for each name in `hard`, read from the store. */
-export async function measureUsage(store: Store, namespace: string, hard: readonly string[], nowMs = Date.now()): Promise<Usage> {
+export async function measureUsage(store: Store, namespace: string, hard: readonly string[], scopes?: readonly string[], nowMs = Date.now()): Promise<Usage> {
   const total: Usage = new Map(hard.map((n) => [n, 0]));
   const needed = new Set(hard.map(countedResource).filter((r): r is string => !!r));
   if (hard.some((n) => computeNames.has(n))) needed.add('pods');
@@ -122,6 +151,7 @@ export async function measureUsage(store: Store, namespace: string, hard: readon
     const { items } = await store.list(resource, { namespace, frozen: true });
     for (const obj of items) {
       if (resource === 'pods' && !podCountsTowardQuota(obj as Pod, nowMs)) continue;
+      if (!matchesScopes(resource, obj, scopes)) continue;
       for (const [k, v] of usageOf(resource, obj, hard)) total.set(k, (total.get(k) ?? 0) + v);
     }
   }
@@ -176,7 +206,7 @@ export function resourceQuotaController(opts: ResourceQuotaControllerOptions): C
         const q = (await store.get({ resource: 'resourcequotas', namespace, name: cached.metadata.name! })) as ResourceQuota | undefined;
         if (!q) return;
         const hard = Object.keys(q.spec?.hard ?? {});
-        const used = formatUsageList(await measureUsage(store, namespace, hard));
+        const used = formatUsageList(await measureUsage(store, namespace, hard, q.spec?.scopes));
         const status = { hard: { ...(q.spec?.hard ?? {}) }, used };
         if (isDeepStrictEqual(q.status, status)) return;
         await store.guaranteedUpdate({ resource: 'resourcequotas', namespace, name: q.metadata.name! }, (cur) => (cur.metadata.uid === q.metadata.uid ? { ...cur, status } : undefined));

@@ -27,6 +27,7 @@ interface Agent {
 let cluster: TestCluster;
 let client: RestClient;
 const podInfo = resourceByKind('Pod')!;
+const nodeInfo = resourceByKind('Node')!;
 let joinArgs: string[];
 const agents = new Map<string, Agent>();
 const subnet = 20 + Math.floor(Math.random() * 200);
@@ -95,9 +96,11 @@ async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; pods: ${JSON.stringify(last)}\n${cluster.log.slice(-3000)}\n${agentLogs}`);
 }
 
+/** `Ready`, `NotReady` or '' (no such node yet), as `ctl get nodes` shows it. */
 async function nodeReady(name: string): Promise<string> {
-  const r = await cluster.ctl(['get', 'node', name, '--no-headers']);
-  return r.stdout.trim().split(/\s+/)[1] ?? '';
+  const node = (await client.get(nodeInfo, '', name).catch(() => undefined)) as any;
+  if (!node) return '';
+  return node.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : 'NotReady';
 }
 
 before(async () => {
@@ -163,7 +166,7 @@ test('kill -9 of an agent: its Deployment pod is Running on the other node withi
   const old = (await pods()).find((p) => p.name === lost.name);
   assert.ok(old?.deleting, `the lost pod is Terminating while its node cannot confirm: ${JSON.stringify(old)}`);
   assert.ok(!old.ready, 'the lost pod is no longer Ready');
-  const node = JSON.parse((await cluster.ctl(['get', 'node', victim.name, '-o', 'json'])).stdout);
+  const node = (await client.get(nodeInfo, '', victim.name)) as any;
   assert.ok(node.spec.taints?.some((t: any) => t.key === 'node.kubernetes.io/unreachable' && t.effect === 'NoExecute'), 'the lost node has the unreachable NoExecute taint');
 
   // The node comes back: the agent stops the pod that is no longer its, and the object goes.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resourceByKind } from '../../../src/api/resources.js';
 import type { KObject, LimitRange, Pod } from '../../../src/api/types.js';
-import { missingComputeResources, parseUsage, podCountsTowardQuota, usageOf } from '../../../src/controllers/resource-quota.js';
+import { matchesScopes, missingComputeResources, parseUsage, podCountsTowardQuota, usageOf } from '../../../src/controllers/resource-quota.js';
 import { applyLimitRanges, checkQuota, defaultTolerationSeconds, type AdmissionRequest } from '../../../src/server/admission.js';
 
 const opts = { timeout: 2_000 };
@@ -128,4 +128,17 @@ test('DefaultTolerationSeconds adds the two NoExecute tolerations unless the pod
   const update = { ...req(), operation: 'UPDATE' as const };
   await plugin.admit(update);
   assert.equal((update.object as Pod).spec.tolerations, undefined, 'updates are left alone');
+});
+
+test('quota scopes: BestEffort, NotBestEffort, Terminating and NotTerminating pick pods; scoped quotas track pods only', opts, () => {
+  const plain = pod([{ name: 'a' }]);
+  const sized = pod([{ name: 'a', resources: { requests: { cpu: '1' } } }]);
+  const deadline: Pod = { ...plain, spec: { ...plain.spec, activeDeadlineSeconds: 60 } };
+  assert.ok(matchesScopes('pods', plain, ['BestEffort']), 'no requests or limits is BestEffort');
+  assert.ok(!matchesScopes('pods', sized, ['BestEffort']), 'a cpu request is not BestEffort');
+  assert.ok(matchesScopes('pods', sized, ['NotBestEffort', 'NotTerminating']), 'scopes are ANDed');
+  assert.ok(matchesScopes('pods', deadline, ['Terminating', 'BestEffort']), 'activeDeadlineSeconds makes a pod Terminating');
+  assert.ok(!matchesScopes('pods', deadline, ['NotTerminating']), 'and not NotTerminating');
+  assert.ok(matchesScopes('deployments', plain, []), 'an unscoped quota tracks everything');
+  assert.ok(!matchesScopes('deployments', plain, ['BestEffort']), 'a scoped quota tracks pods only');
 });
