@@ -8,7 +8,7 @@ import { subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
 import { Agent, type AgentContext, type PodManager } from './agent.js';
 import { isJoined, loadIdentity, type AgentIdentity } from './identity.js';
-import { joinCluster } from './join.js';
+import { joinCluster, JoinError } from './join.js';
 import type { SystemFacts } from './node-info.js';
 import { nodeJoinCrypto } from './node-key.js';
 
@@ -188,9 +188,7 @@ export class SimulatedNodes {
     const dataDir = join(opts.dataDir, name);
     const log = opts.log.child({ node: name });
     const quiet = log.child({}, { level: 'warn' });
-    const identity: AgentIdentity = isJoined(dataDir)
-      ? await loadIdentity(dataDir)
-      : await joinCluster({ server: opts.server, token: opts.token, caCertHash: opts.caCertHash, nodeName: name, dataDir, labels: opts.labels ?? {}, crypto: nodeJoinCrypto, log: quiet });
+    const identity: AgentIdentity = isJoined(dataDir) ? await loadIdentity(dataDir) : await this.join(name, dataDir, quiet);
     const facts = simulatedFacts(name, i, opts);
     const hostIP = facts.networkInterfaces().eth0![0].address;
     const agent = new Agent({
@@ -205,6 +203,20 @@ export class SimulatedNodes {
     });
     await agent.start();
     this.agents.push(agent);
+  }
+
+  /** A busy control plane may miss a request; unlike one `ctl join`, a thousand joins retry that. */
+  private async join(name: string, dataDir: string, log: Logger): Promise<AgentIdentity> {
+    const { opts } = this;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await joinCluster({ server: opts.server, token: opts.token, caCertHash: opts.caCertHash, nodeName: name, dataDir, labels: opts.labels ?? {}, crypto: nodeJoinCrypto, log });
+      } catch (e) {
+        if (attempt >= 5 || !(e instanceof JoinError) || !/no answer from the control plane/.test(e.message)) throw e;
+        log.warn({ err: e, attempt }, 'join got no answer; trying again');
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+      }
+    }
   }
 
   async stop(): Promise<void> {
