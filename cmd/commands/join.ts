@@ -1,5 +1,7 @@
 import os from 'node:os';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { SimulatedNodes } from '../../src/agent/simulated-nodes.js';
+import { clientVersion } from '../../src/cli/version.js';
 import { parseNodeLabels } from '../../src/agent/labels.js';
 import { joinCluster } from '../../src/agent/join.js';
 import { nodeJoinCrypto } from '../../src/agent/node-key.js';
@@ -17,6 +19,38 @@ interface JoinFlags extends AgentFlags {
   discoveryTokenCaCertHash?: string;
   nodeName: string;
   joinOnly?: boolean;
+  simulate?: number;
+}
+
+function nodeCount(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 10_000) throw new InvalidArgumentError(`--simulate ${JSON.stringify(value)} is not a node count (1-10000)`);
+  return n;
+}
+
+/** `--simulate N`: N nodes with a fake runtime in this process, until SIGINT or SIGTERM. */
+async function runSimulated(url: string, flags: JoinFlags, labels: Record<string, string>): Promise<void> {
+  const nodes = new SimulatedNodes({
+    server: url,
+    token: flags.token!,
+    caCertHash: flags.discoveryTokenCaCertHash!,
+    count: flags.simulate!,
+    namePrefix: flags.nodeName,
+    dataDir: flags.dataDir,
+    version: clientVersion().gitVersion ?? 'v0.0.0',
+    labels,
+    heartbeatIntervalMs: flags.nodeStatusUpdateFrequency,
+    log: logger('simulated-nodes'),
+    onStarted: (n, total) => n % 100 === 0 && n < total && processIo.err(`${n}/${total} simulated nodes started\n`),
+  });
+  const stop = new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await Promise.race([nodes.start(), stop]);
+  processIo.err(`${nodes.started} simulated nodes ${flags.nodeName}-0… are running (identities in ${flags.dataDir}); Ctrl-C stops them\n`);
+  await stop;
+  await nodes.stop();
 }
 
 export function joinCommand(): Command {
@@ -27,7 +61,12 @@ export function joinCommand(): Command {
       .option('--token <token>', 'bootstrap token from ctl token create (id.secret)')
       .option('--discovery-token-ca-cert-hash <sha256:hex>', "the cluster CA's public key hash, from ctl token create --print-join-command")
       .option('--node-name <name>', 'name of the Node object', os.hostname().toLowerCase())
-      .option('--join-only', "save the node's identity and exit without running the agent; 'ctl agent' (the skiff-agent service) runs it"),
+      .option('--join-only', "save the node's identity and exit without running the agent; 'ctl agent' (the skiff-agent service) runs it")
+
+      .addOption(
+        new Option('--simulate <count>', 'join COUNT simulated nodes named NODE-NAME-0, NODE-NAME-1, … with a fake runtime that reports every pod Running (scale tests, like kwok); started again with the same flags they reuse their identities')
+          .argParser(nodeCount),
+      ),
   ).action(async (url: string, flags: JoinFlags) => {
     await runCommand(processIo, async () => {
       const missing = [!flags.token && '--token', !flags.discoveryTokenCaCertHash && '--discovery-token-ca-cert-hash'].filter(Boolean);
@@ -36,6 +75,10 @@ export function joinCommand(): Command {
       }
       const labels = parseNodeLabels(flags.labels);
       if (labels.errors.length) throw new CliError(labels.errors.join('\n'));
+      if (flags.simulate) {
+        await runSimulated(url, flags, labels.labels);
+        process.exit(0);
+      }
       const identity = await joinCluster({
         server: url,
         token: flags.token!,

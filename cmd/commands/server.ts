@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { processIo } from '../../src/cli/io.js';
 import { runCommand } from '../../src/cli/run.js';
 import { flushLogs, logger } from '../../src/log/logger.js';
@@ -20,6 +20,16 @@ interface ServerFlags {
   metricsPort: string;
   metricsTokenFile?: string;
   clusterCidr: string;
+  defaultNotReadyTolerationSeconds: number;
+  defaultUnreachableTolerationSeconds: number;
+}
+
+function seconds(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${flag} ${JSON.stringify(value)} is not a whole number of seconds (0 or more)`);
+    return n;
+  };
 }
 
 function portNumber(flag: string, value: string): number {
@@ -46,6 +56,16 @@ export function serverCommand(): Command {
         .argParser(parseDurationMs)
         .default(15_000, '15s'),
     )
+    .addOption(
+      new Option('--default-not-ready-toleration-seconds <seconds>', 'how long new pods stay on a node whose Ready is False before they are evicted (added to pods that do not say)')
+        .argParser(seconds('--default-not-ready-toleration-seconds'))
+        .default(10),
+    )
+    .addOption(
+      new Option('--default-unreachable-toleration-seconds <seconds>', 'how long new pods stay on a node that stopped renewing its lease before they are evicted (added to pods that do not say)')
+        .argParser(seconds('--default-unreachable-toleration-seconds'))
+        .default(10),
+    )
     .action(async (flags: ServerFlags) => {
       await runCommand(processIo, async () => {
         const log = logger('control-plane');
@@ -63,6 +83,8 @@ export function serverCommand(): Command {
           metricsPort: metricsPort === 0 ? undefined : metricsPort,
           metricsToken,
           clusterCidr: flags.clusterCidr,
+          defaultNotReadyTolerationSeconds: flags.defaultNotReadyTolerationSeconds,
+          defaultUnreachableTolerationSeconds: flags.defaultUnreachableTolerationSeconds,
           log,
         });
         await new Promise<void>((resolve) => {

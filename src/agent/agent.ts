@@ -35,6 +35,8 @@ export interface AgentOptions {
   /** Full status resend period; the control plane writes only what changed. */
   statusReportIntervalMs?: number;
   facts?: SystemFacts;
+  /** Reported as capacity.pods. Default 110, as kubelet's --max-pods. */
+  maxPods?: number;
   /** Until the runtime layer reports its version, `containerd://unknown`. */
   containerRuntimeVersion?: () => Promise<string>;
   podManager?: PodManager;
@@ -148,6 +150,7 @@ export class Agent {
       ...(identity.nodeIp ? { nodeIp: identity.nodeIp } : {}),
       containerRuntimeVersion: (await this.opts.containerRuntimeVersion?.()) ?? 'containerd://unknown',
       metrics: this.opts.metrics,
+      maxPods: this.opts.maxPods,
     });
     this.nc.publish(subjects.fromNode(identity.nodeName, 'status'), codecs.nodeStatusReport.encode(report));
   }

@@ -2,15 +2,19 @@ import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { deploymentController } from './deployment.js';
 import { garbageCollector } from './garbage-collector.js';
-import type { PodDecorator } from './pods.js';
+import type { PodAdmission } from './pods.js';
 import { replicaController, replicaSetKind, replicationControllerKind } from './replicaset.js';
+import { NamespaceLocks, resourceQuotaController } from './resource-quota.js';
 import { Controller, Informer } from './runtime.js';
+import { taintEvictionController } from './taint-eviction.js';
 
 // Starts every controller over shared informers; the control plane stops them on close.
 
 export interface ControllersOptions {
-  /** Applied to each pod a controller creates, after defaulting (the API server's create-time fields). */
-  decoratePod?: PodDecorator;
+  /** Run on each pod a controller creates, after defaulting (the API server's admission and create-time fields). */
+  admitPod?: PodAdmission;
+  /** Shared with the API server's quota admission; default: the controller's own. */
+  quotaLocks?: NamespaceLocks;
   resyncMs?: number;
 }
 
@@ -29,8 +33,10 @@ export function startControllers(store: Store, log: Logger, opts: ControllersOpt
     replicasets: informer('replicasets'),
     replicationcontrollers: informer('replicationcontrollers'),
     deployments: informer('deployments'),
+    nodes: informer('nodes'),
+    resourcequotas: informer('resourcequotas'),
   };
-  const common = { store, pods: informers.pods, decoratePod: opts.decoratePod, resyncMs: opts.resyncMs };
+  const common = { store, pods: informers.pods, admitPod: opts.admitPod, resyncMs: opts.resyncMs };
   const controllers: Controller[] = [
     replicaController({ ...common, log: log.child({ controller: 'replicaset' }), owners: informers.replicasets, kind: replicaSetKind }),
     replicaController({ ...common, log: log.child({ controller: 'replicationcontroller' }), owners: informers.replicationcontrollers, kind: replicationControllerKind }),
@@ -42,6 +48,8 @@ export function startControllers(store: Store, log: Logger, opts: ControllersOpt
       owners: [informers.deployments, informers.replicasets, informers.replicationcontrollers],
       resyncMs: opts.resyncMs,
     }),
+    resourceQuotaController({ store, log: log.child({ controller: 'resourcequota' }), quotas: informers.resourcequotas, pods: informers.pods, locks: opts.quotaLocks ?? new NamespaceLocks(), resyncMs: opts.resyncMs }),
+    taintEvictionController({ store, log: log.child({ controller: 'taint-eviction' }), nodes: informers.nodes, pods: informers.pods }),
   ];
   for (const c of controllers) c.start();
   for (const i of Object.values(informers)) i.start();

@@ -26,11 +26,16 @@ export function isPodAvailable(p: Pod, minReadySeconds: number, now: number): bo
 const suffixAlphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
 const nameSuffix = () => Array.from({ length: 5 }, () => suffixAlphabet[randomInt(suffixAlphabet.length)]).join('');
 
-/** Called on every pod a controller creates, after defaulting (the control plane sets qosClass here). */
-export type PodDecorator = (pod: KObject) => void;
+/**
+ * Called on every pod a controller creates, after defaulting: the control plane runs its
+ * admission here (default tolerations, LimitRange, ResourceQuota) and sets qosClass, as for a pod
+ * created through the API. A refusal throws; the returned function is called once the pod is
+ * stored or has failed.
+ */
+export type PodAdmission = (pod: KObject) => Promise<(() => void) | void>;
 
 /** Builds and stores a pod from a template as the API server would create it from generateName. */
-export async function createPodFromTemplate(store: Store, template: PodTemplateSpec, namespace: string, owner: OwnerReference, decorate?: PodDecorator): Promise<Pod> {
+export async function createPodFromTemplate(store: Store, template: PodTemplateSpec, namespace: string, owner: OwnerReference, admit?: PodAdmission): Promise<Pod> {
   const generateName = `${owner.name}-`;
   for (let attempt = 0; ; attempt++) {
     const pod: KObject = {
@@ -50,13 +55,15 @@ export async function createPodFromTemplate(store: Store, template: PodTemplateS
       status: { phase: 'Pending' },
     };
     applyDefaults(pod);
-    decorate?.(pod);
     const errs = validateObject(pod);
     if (errs.length) throw errors.invalid('Pod', pod.metadata.name!, errs);
+    const release = await admit?.(pod);
     try {
       return (await store.create('pods', pod)) as Pod;
     } catch (e) {
       if (!(isApiError(e, 'AlreadyExists') && attempt < 5)) throw e;
+    } finally {
+      release?.();
     }
   }
 }

@@ -3,7 +3,7 @@ import { selectorFromLabelSelector, selectorFromSet, type Selector } from '../ap
 import type { KObject, OwnerReference, Pod, PodTemplateSpec, ReplicaSetStatus } from '../api/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
-import { createPodFromTemplate, controllerRefOf, deletePod, isActivePod, isPodAvailable, isPodReady, type PodDecorator } from './pods.js';
+import { createPodFromTemplate, controllerRefOf, deletePod, isActivePod, isPodAvailable, isPodReady, type PodAdmission } from './pods.js';
 import { Controller, Informer, keyOf, splitKey, type ReconcileResult } from './runtime.js';
 
 // The ReplicaSet controller (and, with its equality selector, the ReplicationController one):
@@ -110,7 +110,7 @@ export interface ReplicaControllerOptions {
   owners: Informer;
   pods: Informer;
   kind: ReplicatedKind;
-  decoratePod?: PodDecorator;
+  admitPod?: PodAdmission;
   resyncMs?: number;
 }
 
@@ -175,7 +175,7 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
       const diff = replicaDiff(spec.replicas ?? 1, owned.filter(isActivePod));
       if (diff.create && spec.template && (await namespaceAcceptsContent(namespace))) {
         expectations.expect(key, diff.create, 0);
-        const results = await Promise.allSettled(Array.from({ length: diff.create }, () => createPodFromTemplate(store, spec.template!, namespace, ref, opts.decoratePod)));
+        const results = await Promise.allSettled(Array.from({ length: diff.create }, () => createPodFromTemplate(store, spec.template!, namespace, ref, opts.admitPod)));
         const failed = results.filter((r) => r.status === 'rejected');
         for (let i = 0; i < failed.length; i++) expectations.observedAdd(key);
         if (failed.length) throw (failed[0] as PromiseRejectedResult).reason;

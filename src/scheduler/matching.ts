@@ -1,26 +1,7 @@
-import type { NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration } from '../api/types.js';
+import type { NodeSelectorRequirement, NodeSelectorTerm } from '../api/types.js';
 
-// Tolerations against taints and node selector terms against nodes, with the semantics of
-// k8s.io/api/core/v1 (Toleration.ToleratesTaint) and component-helpers' nodeaffinity.
-
-/** An empty effect tolerates every effect; an empty key with Exists tolerates every taint. */
-export function toleratesTaint(t: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  switch (t.operator ?? 'Equal') {
-    case 'Equal':
-      return (t.value ?? '') === (taint.value ?? '');
-    case 'Exists':
-      return true;
-    default:
-      return false;
-  }
-}
-
-export function tolerated(tolerations: readonly Toleration[], taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
-  for (const t of tolerations) if (toleratesTaint(t, taint)) return true;
-  return false;
-}
+// Node selector terms against nodes, with the semantics of component-helpers' nodeaffinity;
+// tolerations against taints live in api/tolerations.ts, shared with the taint eviction controller.
 
 export interface NodeFacts {
   name: string;

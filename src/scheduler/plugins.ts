@@ -1,5 +1,6 @@
 import type { Taint } from '../api/types.js';
-import { matchesAnyTerm, matchesNodeSelector, matchesTerm, tolerated } from './matching.js';
+import { tolerated } from '../api/tolerations.js';
+import { matchesAnyTerm, matchesNodeSelector, matchesTerm } from './matching.js';
 import type { NodeInfo } from './node-info.js';
 import type { PodInfo } from './pod-info.js';
 

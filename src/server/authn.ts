@@ -11,8 +11,18 @@ export interface UserInfo {
 
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
+/** A connection's certificate cannot change, and reading it builds a new object each time: once per socket. */
+const usersBySocket = new WeakMap<TLSSocket, UserInfo | undefined>();
+
 /** The user a verified client certificate names, or undefined when there is none or it did not verify. */
 export function userFromSocket(socket: TLSSocket): UserInfo | undefined {
+  if (usersBySocket.has(socket)) return usersBySocket.get(socket);
+  const user = readUser(socket);
+  usersBySocket.set(socket, user);
+  return user;
+}
+
+function readUser(socket: TLSSocket): UserInfo | undefined {
   if (!socket.authorized) return undefined;
   const cert = socket.getPeerCertificate();
   if (!cert || !cert.subject) return undefined;

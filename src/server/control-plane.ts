@@ -9,10 +9,13 @@ import { ControlPlaneMetrics } from '../metrics/control-plane.js';
 import { startMetricsServer } from '../metrics/http.js';
 import { ensureClusterPki, type ClusterPki } from '../pki/cluster-pki.js';
 import { startControllers } from '../controllers/index.js';
+import { NamespaceLocks } from '../controllers/resource-quota.js';
+import { resourceByKind } from '../api/resources.js';
+import type { KObject } from '../api/types.js';
 import { startScheduler } from '../scheduler/scheduler.js';
 import { openLevelStore } from '../store/level-store.js';
 import type { Store } from '../store/store.js';
-import { AdmissionChain } from './admission.js';
+import { AdmissionChain, defaultTolerationSeconds, limitRanger, resourceQuotaAdmission } from './admission.js';
 import { ApiServer } from './api-server.js';
 import { instrumentStore } from './instrumented-store.js';
 import { CleanupStack } from './cleanup-stack.js';
@@ -49,6 +52,9 @@ export interface ControlPlaneOptions {
   nodeMonitorGracePeriodMs: number;
   /** --cluster-cidr: pod subnets are /24s of it. Default 10.42.0.0/16. */
   clusterCidr?: string;
+  /** How long new pods tolerate the not-ready and unreachable NoExecute taints (DefaultTolerationSeconds). Default 10 each. */
+  defaultNotReadyTolerationSeconds?: number;
+  defaultUnreachableTolerationSeconds?: number;
   /** Default true. Off only for tests of the API alone, which need pods no scheduler writes to. */
   scheduler?: boolean;
   /** Default true. Off only for tests of the API alone, like `scheduler`. */
@@ -110,7 +116,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     const metrics = new ControlPlaneMetrics();
     const store = instrumentStore(levelStore, metrics);
 
-    const admission = new AdmissionChain([namespaceLifecycle(store)]);
+    // Quota admission and the quota controller take turns per namespace.
+    const quotaLocks = new NamespaceLocks();
+    const admission = new AdmissionChain([
+      namespaceLifecycle(store),
+      defaultTolerationSeconds({ notReadySeconds: opts.defaultNotReadyTolerationSeconds ?? 10, unreachableSeconds: opts.defaultUnreachableTolerationSeconds ?? 10 }),
+      limitRanger(store),
+      resourceQuotaAdmission(store, quotaLocks),
+    ]);
     let ready = false;
     const api = new ApiServer({ tls: { caPem: pki.ca.certPem, certPem: pki.server.certPem, keyPem: pki.server.keyPem }, store, admission, log: logger('api-server'), ready: () => ready, metrics });
     metrics.sources.watchers = () => api.watchCount;
@@ -188,7 +201,14 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
 
     if (opts.controllers !== false) {
-      const controllers = startControllers(store, logger('controllers'), { decoratePod: (pod) => ((pod.status as Record<string, unknown>).qosClass = qosClassOf(pod.spec)) });
+      const podInfo = resourceByKind('Pod')!;
+      const controllerUser = { name: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts'] };
+      const admitPod = async (pod: KObject) => {
+        const release = await admission.admit({ operation: 'CREATE', info: podInfo, namespace: pod.metadata.namespace!, name: pod.metadata.name!, object: pod, user: controllerUser });
+        (pod.status as Record<string, unknown>).qosClass = qosClassOf(pod.spec);
+        return release;
+      };
+      const controllers = startControllers(store, logger('controllers'), { admitPod, quotaLocks });
       cleanups.push(() => controllers.stop());
       await controllers.ready;
     }

@@ -10,7 +10,7 @@ import { invalid as invalidField } from '../api/validation/field.js';
 import { orphanDependents } from '../controllers/garbage-collector.js';
 import type { Logger } from '../log/logger.js';
 import type { ObjectKey, Store } from '../store/store.js';
-import type { AdmissionChain, AdmissionRequest } from './admission.js';
+import type { AdmissionChain, AdmissionRelease, AdmissionRequest } from './admission.js';
 import type { UserInfo } from './authn.js';
 import { applyPatch, type PatchType } from './patch.js';
 import { requestPodDeletion } from './pod-dispatch.js';
@@ -121,14 +121,17 @@ export class ResourceHandlers {
       const candidate = structuredClone(obj);
       if (generated) candidate.metadata.name = `${meta.generateName}${nameSuffix()}`;
       applyDefaults(candidate);
-      if (info.kind === 'Pod') (candidate.status as Record<string, unknown>).qosClass = qosClassOf(candidate.spec);
       const errs = validateObject(candidate);
       if (errs.length) throw errors.invalid(info.kind, candidate.metadata.name ?? '', errs);
-      await this.admit({ operation: 'CREATE', info, namespace: this.key(route, '').namespace, name: candidate.metadata.name!, object: candidate, user });
+      const release = await this.admit({ operation: 'CREATE', info, namespace: this.key(route, '').namespace, name: candidate.metadata.name!, object: candidate, user });
+      // After admission, whose LimitRange defaults may have filled in requests and limits.
+      if (info.kind === 'Pod') (candidate.status as Record<string, unknown>).qosClass = qosClassOf(candidate.spec);
       try {
         return await this.store.create(info.plural, candidate);
       } catch (e) {
         if (!(generated && isApiError(e, 'AlreadyExists') && attempt < 5)) throw e;
+      } finally {
+        release();
       }
     }
   }
@@ -202,7 +205,7 @@ export class ResourceHandlers {
     if (preconditions.resourceVersion && preconditions.resourceVersion !== current.metadata.resourceVersion) {
       throw errors.conflict(route.info.plural, route.name!, `Precondition failed: ResourceVersion in precondition: ${preconditions.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
     }
-    await this.admit({ operation: 'DELETE', info: route.info, namespace: key.namespace, name: key.name, object: current, oldObject: current, user });
+    (await this.admit({ operation: 'DELETE', info: route.info, namespace: key.namespace, name: key.name, object: current, oldObject: current, user }))();
     if (route.info.kind === 'Pod') {
       return (await requestPodDeletion(this.store, { namespace: key.namespace, name: key.name }, { gracePeriodSeconds: opts.gracePeriodSeconds })).object;
     }
@@ -266,7 +269,7 @@ export class ResourceHandlers {
     if (count) this.log.info({ namespace, objects: count }, 'deleted the objects of a deleted namespace');
   }
 
-  private admit(request: AdmissionRequest): Promise<void> {
+  private admit(request: AdmissionRequest): Promise<AdmissionRelease> {
     return this.admission.admit(request);
   }
 
@@ -323,7 +326,8 @@ export class ResourceHandlers {
     if (errs.length) throw errors.invalid(info.kind, route.name!, errs);
     const generation = cm.generation ?? 1;
     obj.metadata.generation = route.subresource !== 'status' && !deepEqual(obj.spec, old.spec) ? generation + 1 : generation;
-    await this.admit({ operation: 'UPDATE', info, namespace: this.key(route, '').namespace, name: route.name!, subresource: route.subresource, object: obj, oldObject: current, user });
+    // Only creates are serialized by admission (quota); an update's release comes at once.
+    (await this.admit({ operation: 'UPDATE', info, namespace: this.key(route, '').namespace, name: route.name!, subresource: route.subresource, object: obj, oldObject: current, user }))();
     if (deepEqual(obj, current)) return undefined;
     return obj;
   }

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Msg, NatsConnection, Subscription } from 'nats';
 import { isApiError } from '../api/errors.js';
-import type { KObject, Node, NodeCondition, Taint } from '../api/types.js';
+import type { KObject, Node, NodeCondition, Pod, Taint } from '../api/types.js';
 import { receive } from '../bus/codec.js';
 import { codecs, type NodeStatusReport } from '../bus/messages.js';
 import { nodeOfFromSubject, subjects } from '../bus/subjects.js';
@@ -41,6 +41,8 @@ export class NodeLifecycle {
   private readonly startedAt: number;
   private readonly now: () => number;
   private ticking = false;
+  /** Nodes not Ready whose pods this process has already marked not Ready. */
+  private readonly podsMarked = new Set<string>();
 
   constructor(private readonly opts: NodeLifecycleOptions) {
     this.now = opts.now ?? (() => performance.now());
@@ -73,22 +75,54 @@ export class NodeLifecycle {
     this.ticking = true;
     try {
       const now = this.now();
-      for (const obj of (await this.opts.store.list('nodes')).items) {
+      for (const obj of (await this.opts.store.list('nodes', { frozen: true })).items) {
         const name = obj.metadata.name!;
         const ready = readyCondition(obj as Node);
-        if (ready?.status === 'Unknown') {
+        if (ready?.status === 'True') this.podsMarked.delete(name);
+        if (ready?.status === 'Unknown' || ready?.status === 'False') {
           // Restores the unreachable taint if it went missing (removed by hand, or set by an older version).
           if (withConditionTaints(obj as Node) !== obj) await this.updateNode(name, (n) => withConditionTaints(n));
-          continue;
+          // Once per node and process, so a restart mid-way still marks every pod.
+          if (!this.podsMarked.has(name)) await this.markPodsNotReady(name);
+          if (ready.status === 'Unknown') continue;
         }
         const last = this.renewedAt.get(name) ?? this.startedAt;
         if (now - last <= this.opts.gracePeriodMs) continue;
         await this.updateNode(name, (node) => setReady(node, readyUnknown));
         this.opts.log.warn({ node: name, silentForMs: Math.round(now - last) }, 'node stopped renewing its lease; Ready is Unknown');
+        await this.markPodsNotReady(name);
       }
     } finally {
       this.ticking = false;
     }
+  }
+
+  /**
+   * Kubernetes' MarkPodsNotReady: a node that cannot vouch for its pods leaves them Ready=False,
+   * so Services and rollouts stop counting them; the agent's next status report restores the truth.
+   */
+  private async markPodsNotReady(nodeName: string): Promise<void> {
+    const { items } = await this.opts.store.list('pods', { filter: (p) => (p as Pod).spec?.nodeName === nodeName });
+    let marked = 0;
+    for (const p of items) {
+      let changed = false;
+      try {
+        await this.opts.store.guaranteedUpdate({ resource: 'pods', namespace: p.metadata.namespace!, name: p.metadata.name! }, (cur) => {
+          const pod = cur as Pod;
+          const conditions = pod.status?.conditions ?? [];
+          const ready = conditions.find((c) => c.type === 'Ready');
+          changed = !(pod.spec.nodeName !== nodeName || !ready || ready.status === 'False');
+          if (!changed) return undefined;
+          const next = { ...ready, status: 'False' as const, lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+          return { ...pod, status: { ...pod.status, conditions: conditions.map((c) => (c === ready ? next : c)) } } as KObject;
+        });
+      } catch (e) {
+        if (!isApiError(e, 'NotFound')) throw e;
+      }
+      if (changed) marked++;
+    }
+    this.podsMarked.add(nodeName);
+    if (marked) this.opts.log.info({ node: nodeName, pods: marked }, 'marked the pods of a node that is not Ready as not Ready');
   }
 
   private async guard(msg: Msg, handle: () => Promise<void>): Promise<void> {

@@ -146,7 +146,7 @@ export class PodDispatch {
   }
 
   private async resendAll(): Promise<void> {
-    const nodes = new Set([...this.byNode.keys(), ...(await this.opts.store.list('nodes')).items.map((n) => n.metadata.name!)]);
+    const nodes = new Set([...this.byNode.keys(), ...(await this.opts.store.list('nodes', { frozen: true })).items.map((n) => n.metadata.name!)]);
     for (const n of nodes) this.send(n);
   }
 

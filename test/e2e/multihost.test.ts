@@ -222,17 +222,28 @@ spec:
   }).catch((e: Error) => assert.fail(`${e.message.split('\n')[0]}; last try: ${last}`));
 });
 
-test("host 2's link down makes it NotReady; back up, it is Ready again", { timeout: 120_000 }, async () => {
+test("host 2's link down: NotReady, its pod moves; back up: Ready, and no duplicate pods", { timeout: 240_000 }, async () => {
   const h2 = hosts[1];
+  const live = (ps: Pod[]) => ps.filter((p) => !p.metadata.deletionTimestamp);
   sh('ip', ['link', 'set', h2.hostVeth, 'down']);
   try {
     await waitReady(h2.name, 'Unknown', 30_000);
     const others = await nodes();
     for (const h of [hosts[0], hosts[2]]) assert.equal(readyOf(others.find((n) => n.metadata.name === h.name)!), 'True', `${h.name} stays Ready`);
+    // Evicted after the default unreachable toleration, replaced by the ReplicaSet elsewhere.
+    await waitFor('3 web pods Running on hosts 1 and 3', 90_000, async () => {
+      const running = live(await pods()).filter((p) => p.status?.phase === 'Running' && p.spec.nodeName !== h2.name);
+      return running.length === 3;
+    });
   } finally {
     sh('ip', ['link', 'set', h2.hostVeth, 'up']);
   }
   await waitReady(h2.name, 'True', 60_000);
+  // Back, host 2 stops the pod that is no longer its own and the object goes: three pods, not four.
+  await waitFor('the evicted pod to be gone, leaving 3 web pods', 90_000, async () => {
+    const all = await pods();
+    return all.length === 3 && all.every((p) => p.spec.nodeName !== h2.name && p.status?.phase === 'Running');
+  });
 });
 
 test('a control-plane restart keeps every node its subnet', { timeout: 120_000 }, async () => {

@@ -10,6 +10,7 @@ import type {
   PodTemplateSpec,
   ReplicaSet,
   ReplicationController,
+  ResourceQuota,
 } from '../../api/types.js';
 import { age } from './age.js';
 import { summarizePod } from './pod-status.js';
@@ -174,6 +175,31 @@ export function eventSource(e: Event): string {
   return host ? `${component}, ${host}` : component;
 }
 
+/** kubectl's quota columns: `requests.cpu: 500m/1, pods: 2/10` (used/hard), limits apart. */
+function quotaCell(q: ResourceQuota, limits: boolean): string {
+  const hard = q.status?.hard ?? q.spec?.hard ?? {};
+  const used = q.status?.used ?? {};
+  return Object.keys(hard)
+    .sort()
+    .filter((k) => k.startsWith('limits') === limits)
+    .map((k) => `${k}: ${used[k] ?? 0}/${hard[k]}`)
+    .join(', ');
+}
+
+const resourceQuotas: KindColumns = {
+  columns: ['NAME', 'AGE', 'REQUEST', 'LIMIT'],
+  wide: [],
+  cells: (obj, now) => [obj.metadata.name ?? '', age(obj.metadata.creationTimestamp, now), quotaCell(obj as ResourceQuota, false), quotaCell(obj as ResourceQuota, true)],
+  wideCells: () => [],
+};
+
+const limitRanges: KindColumns = {
+  columns: ['NAME', 'CREATED AT'],
+  wide: [],
+  cells: (obj) => [obj.metadata.name ?? '', obj.metadata.creationTimestamp ?? ''],
+  wideCells: () => [],
+};
+
 const generic: KindColumns = {
   columns: ['NAME', 'AGE'],
   wide: [],
@@ -189,6 +215,8 @@ const byKind: Record<string, KindColumns> = {
   ReplicaSet: replicaColumns((obj) => labelSelectorToString((obj as ReplicaSet).spec?.selector ?? {})),
   ReplicationController: replicaColumns((obj) => formatLabels((obj as ReplicationController).spec?.selector)),
   Event: events,
+  ResourceQuota: resourceQuotas,
+  LimitRange: limitRanges,
 };
 
 export interface TableOptions {

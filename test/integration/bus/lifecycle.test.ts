@@ -6,6 +6,7 @@ import { after, before, test } from 'node:test';
 import { Agent } from '../../../src/agent/agent.js';
 import { loadIdentity } from '../../../src/agent/identity.js';
 import { joinCluster } from '../../../src/agent/join.js';
+import type { Pod } from '../../../src/api/types.js';
 import { subjects } from '../../../src/bus/subjects.js';
 import { eventually, getNode, log, readyStatus, startHarness, within, type Harness } from './harness.js';
 import { nodeJoinCrypto } from '../../../src/agent/node-key.js';
@@ -108,4 +109,28 @@ test('joining again with the same name replaces the old credentials', { timeout:
   assert.match(why, /authorization|auth/i);
   running.delete(first);
   await eventually('Ready with the new identity', 10_000, ready('life-4', 'True'));
+});
+
+test("a node that stops renewing has its pods' Ready turned False, other nodes' pods untouched", { timeout: 30_000 }, async () => {
+  const agent = await joinAndRun('life-pods');
+  await eventually('Ready', 10_000, ready('life-pods', 'True'));
+  const pod = (name: string, nodeName: string) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: { nodeName, containers: [{ name: 'c', image: 'busybox:1' }] },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: '2026-01-01T00:00:00Z' }] },
+  });
+  await h.store.create('pods', pod('on-lost', 'life-pods'));
+  await h.store.create('pods', pod('on-other', 'some-other-node'));
+  await agent.stop();
+  running.delete(agent);
+  await eventually('Ready=Unknown', graceMs + 3000, ready('life-pods', 'Unknown'));
+  const readyOf = async (name: string) => ((await h.store.get({ resource: 'pods', namespace: 'default', name })) as Pod | undefined)?.status?.conditions?.find((c) => c.type === 'Ready');
+  const marked = await eventually('the lost node’s pod not Ready', 3000, async () => {
+    const c = await readyOf('on-lost');
+    return c?.status === 'False' && c;
+  });
+  assert.notEqual(marked.lastTransitionTime, '2026-01-01T00:00:00Z', 'the transition time moves with the change');
+  assert.equal((await readyOf('on-other'))?.status, 'True', "another node's pod keeps its Ready");
 });

@@ -114,9 +114,24 @@ test('deployment, replica set, namespace, event and other kinds', { timeout: 5_0
   assert.deepEqual(tableHeader('Event', {}), ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
   assert.deepEqual(tableRow(ev, { now }), ['30s', 'Warning', 'FailedScheduling', 'pod/web', '0/0 nodes are available']);
 
-  const quota = { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q', creationTimestamp: '2024-05-01T09:00:00Z' } };
-  assert.deepEqual(tableHeader('ResourceQuota', {}), ['NAME', 'AGE']);
-  assert.deepEqual(tableRow(quota, { now }), ['q', '3h']);
+  const quota = {
+    apiVersion: 'v1',
+    kind: 'ResourceQuota',
+    metadata: { name: 'q', creationTimestamp: '2024-05-01T09:00:00Z' },
+    spec: { hard: { pods: '10', 'requests.cpu': '2', 'limits.memory': '2Gi' } },
+    status: { hard: { pods: '10', 'requests.cpu': '2', 'limits.memory': '2Gi' }, used: { pods: '3', 'requests.cpu': '500m', 'limits.memory': '0' } },
+  };
+  assert.deepEqual(tableHeader('ResourceQuota', {}), ['NAME', 'AGE', 'REQUEST', 'LIMIT'], 'kubectl quota columns');
+  assert.deepEqual(tableRow(quota, { now }), ['q', '3h', 'pods: 3/10, requests.cpu: 500m/2', 'limits.memory: 0/2Gi'], 'used/hard, limits apart');
+  const uncounted = { ...quota, status: undefined };
+  assert.deepEqual(tableRow(uncounted, { now }).slice(2), ['pods: 0/10, requests.cpu: 0/2', 'limits.memory: 0/2Gi'], 'a quota not counted yet shows 0 used');
+
+  const limits = { apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'l', creationTimestamp: '2024-05-01T09:00:00Z' } };
+  assert.deepEqual(tableHeader('LimitRange', {}), ['NAME', 'CREATED AT'], 'kubectl limit range columns');
+  assert.deepEqual(tableRow(limits, { now }), ['l', '2024-05-01T09:00:00Z'], 'the creation time as stored');
+  const other = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c', creationTimestamp: '2024-05-01T09:00:00Z' } };
+  assert.deepEqual(tableHeader('CronJob', {}), ['NAME', 'AGE'], 'kinds without columns print NAME and AGE');
+  assert.deepEqual(tableRow(other, { now }), ['c', '3h'], 'name and age');
 });
 
 test('labels are printed sorted, <none> when absent', { timeout: 5_000 }, () => {

@@ -1,0 +1,205 @@
+// Whole-cluster scheduling benchmark: a real `ctl server` process (HTTPS API, level store,
+// scheduler, controllers, its nats-server) and N simulated nodes in this process that join
+// through the real NATS path, renew leases and report their pods Running. M pods are created
+// through the API; a watch sees each pod appear and get its node. Prints pods bound per second,
+// creation-to-binding latency (p50, p99), time to Running, and the control plane's RSS.
+// Build first (npm run build). Run: node --import tsx scripts/bench/cluster.ts [--nodes 1000] [--pods 30000]
+// [--concurrency 100] [--cpu-prof DIR] (the control plane writes a V8 CPU profile there on exit)
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { SimulatedNodes } from '../../src/agent/simulated-nodes.js';
+import { resourceByKind } from '../../src/api/resources.js';
+import type { KObject, Node, Pod } from '../../src/api/types.js';
+import { loadClientConfig } from '../../src/cli/config.js';
+import { RestClient } from '../../src/cli/rest-client.js';
+
+function flag(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+const nodeCount = flag('nodes', 1000);
+const podCount = flag('pods', 30_000);
+const inFlight = flag('concurrency', 100);
+const profIndex = process.argv.indexOf('--cpu-prof');
+const profDir = profIndex >= 0 ? resolve(process.argv[profIndex + 1]) : undefined;
+const repo = resolve(fileURLToPath(import.meta.url), '../../..');
+const ctl = join(repo, 'dist/cmd/ctl.js');
+if (!existsSync(ctl)) throw new Error('dist/cmd/ctl.js is missing: run npm run build first');
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => res(port));
+    });
+  });
+}
+
+function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function childPids(pid: number): number[] {
+  const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout ?? '';
+  return out.split('\n').filter(Boolean).map(Number);
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'skiff-bench-cluster-'));
+const [apiPort, natsPort] = [await freePort(), await freePort()];
+const server = spawn(
+  process.execPath,
+  [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ctl, 'server', '--data-dir', join(dir, 'server'), '--bind-address', '127.0.0.1', '--api-port', String(apiPort), '--nats-port', String(natsPort), '--node-monitor-grace-period', '60s'],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' } },
+);
+let serverErr = '';
+server.stderr.on('data', (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-8000)));
+const simulated: { nodes?: SimulatedNodes } = {};
+
+try {
+  const kubeconfig = join(dir, 'server', 'admin.kubeconfig');
+  for (let i = 0; !existsSync(kubeconfig); i++) {
+    if (i > 600 || server.exitCode !== null) throw new Error(`ctl server did not start:\n${serverErr}`);
+    await sleep(100);
+  }
+  const client = new RestClient(loadClientConfig({ flag: kubeconfig }), 120_000);
+  const joinLine = spawnSync(process.execPath, [ctl, '--kubeconfig', kubeconfig, 'token', 'create', '--print-join-command'], { encoding: 'utf8' }).stdout.trim();
+  const [, , url, , token, , caHash] = joinLine.split(' ');
+  const rssIdle = rssMiB(server.pid!);
+
+  // Nodes.
+  const t0 = performance.now();
+  const nodes = new SimulatedNodes({
+    server: url,
+    token,
+    caCertHash: caHash,
+    count: nodeCount,
+    namePrefix: 'sim',
+    dataDir: join(dir, 'nodes'),
+    version: 'v0.0.0-bench',
+    log: pino({ level: 'warn' }),
+    concurrency: 25,
+    heartbeatIntervalMs: 10_000,
+  });
+  simulated.nodes = nodes;
+  await nodes.start();
+  const nodeInfo = resourceByKind('Node')!;
+  for (;;) {
+    const ready = (await client.list(nodeInfo)).items.filter((n) => (n as Node).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    if (ready === nodeCount) break;
+    await sleep(500);
+  }
+  const joinMs = performance.now() - t0;
+  const rssNodes = rssMiB(server.pid!);
+
+  // Pods, seen through one watch: ADDED, then the binding, then Running.
+  const podInfo = resourceByKind('Pod')!;
+  const seen = new Map<string, { added: number; bound?: number; running?: number }>();
+  let bound = 0;
+  let running = 0;
+  const ac = new AbortController();
+  const { metadata } = await client.list(podInfo, { namespace: 'default' });
+  let firstCreate = 0;
+  let lastBound = 0;
+  let allRunning!: () => void;
+  const done = new Promise<void>((r) => (allRunning = r));
+  let resourceVersion = metadata.resourceVersion;
+  let watchRestarts = 0;
+  const observe = (p: Pod) => {
+    const now = performance.now();
+    let s = seen.get(p.metadata.name!);
+    if (!s) seen.set(p.metadata.name!, (s = { added: now }));
+    if (p.spec.nodeName && s.bound === undefined) {
+      s.bound = now;
+      lastBound = now;
+      bound++;
+    }
+    if (p.status?.phase === 'Running' && s.running === undefined) {
+      s.running = now;
+      if (++running === podCount) allRunning();
+    }
+  };
+  // The server ends a watch that falls behind; like a reflector, resume from the last version
+  // seen, or list again when that version is gone.
+  const watching = (async () => {
+    while (!ac.signal.aborted) {
+      let gone = false;
+      try {
+        for await (const ev of client.watch(podInfo, { namespace: 'default', resourceVersion }, ac.signal)) {
+          if (ev.type === 'ERROR') {
+            gone = true;
+            break;
+          }
+          resourceVersion = ev.object.metadata.resourceVersion ?? resourceVersion;
+          if (ev.type !== 'BOOKMARK') observe(ev.object as Pod);
+        }
+      } catch (e) {
+        if (ac.signal.aborted) return;
+        console.error(`pod watch ended (${(e as Error).message}); resuming from ${resourceVersion}`);
+      }
+      if (ac.signal.aborted) return;
+      watchRestarts++;
+      if (gone) {
+        const l = await client.list(podInfo, { namespace: 'default' });
+        for (const p of l.items) observe(p as Pod);
+        resourceVersion = l.metadata.resourceVersion;
+      }
+    }
+  })();
+
+  const pod = (i: number): KObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `p-${i}`, labels: { app: `app-${i % 100}` } },
+    spec: { containers: [{ name: 'c', image: 'docker.io/library/busybox:1.36', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+  });
+  firstCreate = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < podCount) await client.create(podInfo, 'default', pod(next++));
+    }),
+  );
+  const createdMs = performance.now() - firstCreate;
+  const rssCreated = rssMiB(server.pid!);
+  await Promise.race([done, sleep(600_000)]);
+  const runningMs = performance.now() - firstCreate;
+  const rssEnd = rssMiB(server.pid!);
+  const natsRss = childPids(server.pid!).map(rssMiB).filter(Number.isFinite);
+  ac.abort();
+  await watching;
+
+  const latencies = [...seen.values()].filter((s) => s.bound !== undefined).map((s) => s.bound! - s.added);
+  const toRunning = [...seen.values()].filter((s) => s.running !== undefined).map((s) => s.running! - s.added);
+  console.log(`nodes ${nodeCount} (simulated, joined through NATS), pods ${podCount}, ${inFlight} creates in flight`);
+  console.log(`join: ${(joinMs / 1000).toFixed(1)} s until all ${nodeCount} nodes Ready`);
+  console.log(`create: ${(createdMs / 1000).toFixed(1)} s through the API (${fmt(podCount / (createdMs / 1000))} pods/s)`);
+  console.log(`bound: ${bound}/${podCount}; ${fmt(bound / ((lastBound - firstCreate) / 1000))} pods/s from the first create to the last binding`);
+  console.log(`creation→binding: p50 ${fmt(percentile(latencies, 50))} ms, p99 ${fmt(percentile(latencies, 99))} ms`);
+  console.log(`creation→Running (reported by the simulated nodes): p50 ${fmt(percentile(toRunning, 50))} ms, p99 ${fmt(percentile(toRunning, 99))} ms; all ${running} Running after ${(runningMs / 1000).toFixed(1)} s`);
+  if (watchRestarts) console.log(`(the benchmark's pod watch was resumed ${watchRestarts} times; times seen after a resume are late)`);
+  console.log(`control plane RSS: ${fmt(rssIdle)} MiB idle, ${fmt(rssNodes)} MiB with nodes, ${fmt(rssCreated)} MiB after creates, ${fmt(rssEnd)} MiB at the end; nats-server ${natsRss.map((r) => `${fmt(r)} MiB`).join(', ')}`);
+  client.close();
+} catch (e) {
+  console.error(`control plane output:\n${serverErr}`);
+  throw e;
+} finally {
+  await simulated.nodes?.stop();
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  await rm(dir, { recursive: true, force: true });
+}
