@@ -90,8 +90,8 @@ try {
   process.stdout.write(`${f.line}\n${p.line}\n`);
   process.stdout.write(`p99 ratio ${(p.p99 / f.p99).toFixed(2)} × floor (goal ≤ 1.5)\n`);
 } finally {
-  // Through ctl, which waits until the agent has stopped every container of these pods.
-  const deleted = await cluster.ctl(['delete', 'pods', '-l', 'bench=pod-start', '--grace-period', '0'], { timeoutMs: 600_000 });
+  // Graceful, through ctl: the objects go only once the agent has stopped their containers.
+  const deleted = await cluster.ctl(['delete', 'pods', '-l', 'bench=pod-start', '--grace-period', '1'], { timeoutMs: 600_000 });
   if (deleted.code !== 0) process.stderr.write(`deleting the benchmark's pods failed: ${deleted.stderr}\n`);
   client.close();
   cri.close();

@@ -1,3 +1,4 @@
+import { deploymentOwnAnnotations, revisionAnnotation, templateHashLabel } from '../api/deployment-annotations.js';
 import { isApiError } from '../api/errors.js';
 import { resourceByKind, type ResourceInfo } from '../api/resources.js';
 import type { Deployment, KObject, PodTemplateSpec, ReplicaSet } from '../api/types.js';
@@ -14,20 +15,8 @@ import type { RestClient } from './rest-client.js';
 // does; history and undo work from the ReplicaSets the Deployment controls and their revision
 // annotations; undo copies a ReplicaSet's pod template back into the Deployment.
 
-export const revisionAnnotation = 'deployment.kubernetes.io/revision';
 export const changeCauseAnnotation = 'kubernetes.io/change-cause';
-export const templateHashLabel = 'pod-template-hash';
 export const restartedAtAnnotation = 'kubectl.kubernetes.io/restartedAt';
-
-/** Deployment annotations that describe the Deployment itself, not a revision: undo keeps the current ones. */
-const annotationsToSkip = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
-  revisionAnnotation,
-  'deployment.kubernetes.io/revision-history',
-  'deployment.kubernetes.io/desired-replicas',
-  'deployment.kubernetes.io/max-replicas',
-  'deprecated.deployment.rollback.to',
-]);
 
 export interface RolloutTarget {
   info: ResourceInfo;
@@ -106,8 +95,8 @@ export function sameTemplate(a: PodTemplateSpec | undefined, b: PodTemplateSpec 
 export function rollbackChange(d: Deployment, rs: ReplicaSet): { template: PodTemplateSpec; annotations: Record<string, string> } | undefined {
   if (sameTemplate(rs.spec.template, d.spec.template)) return undefined;
   const annotations: Record<string, string> = {};
-  for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) if (annotationsToSkip.has(k)) annotations[k] = v;
-  for (const [k, v] of Object.entries(rs.metadata.annotations ?? {})) if (!annotationsToSkip.has(k)) annotations[k] = v;
+  for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) if (deploymentOwnAnnotations.has(k)) annotations[k] = v;
+  for (const [k, v] of Object.entries(rs.metadata.annotations ?? {})) if (!deploymentOwnAnnotations.has(k)) annotations[k] = v;
   return { template: withoutHash(rs.spec.template), annotations };
 }
 

@@ -1,3 +1,4 @@
+import { deploymentOwnAnnotations, revisionAnnotation, templateHashLabel } from '../api/deployment-annotations.js';
 import { createHash } from 'node:crypto';
 import { isApiError } from '../api/errors.js';
 import { selectorFromLabelSelector } from '../api/selector.js';
@@ -13,8 +14,6 @@ import { Controller, Informer, keyOf, splitKey, type ReconcileResult } from './r
 // old ones to zero before the new one starts (Recreate). The scaling decision is pure
 // (rollingTargets, recreateTargets); reconcile applies one step of it per pass.
 
-export const templateHashLabel = 'pod-template-hash';
-export const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
 /** JSON with object keys sorted, so equal templates hash alike whatever their key order. */
 function canonical(v: unknown): string {
@@ -130,19 +129,9 @@ export function recreateTargets(replicas: number, newRs: RsCounts, old: (RsCount
   return out;
 }
 
-/** Deployment annotations that are about the Deployment itself and so stay off its ReplicaSets. */
-const annotationsNotCopied = new Set([
-  'kubectl.kubernetes.io/last-applied-configuration',
-  revisionAnnotation,
-  'deployment.kubernetes.io/revision-history',
-  'deployment.kubernetes.io/desired-replicas',
-  'deployment.kubernetes.io/max-replicas',
-  'deprecated.deployment.rollback.to',
-]);
-
 /** A new ReplicaSet carries the Deployment's other annotations (kubernetes.io/change-cause is what `rollout history` shows), as Kubernetes does. */
 function copiedAnnotations(d: Deployment): Record<string, string> {
-  return Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !annotationsNotCopied.has(k)));
+  return Object.fromEntries(Object.entries(d.metadata.annotations ?? {}).filter(([k]) => !deploymentOwnAnnotations.has(k)));
 }
 
 const revisionOf = (rs: KObject) => Number(rs.metadata.annotations?.[revisionAnnotation] ?? 0) || 0;

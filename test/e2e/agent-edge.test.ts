@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test';
 import { labels } from '../../src/agent/pods/labels.js';
 import { connectRuntime } from '../../src/cri/client.js';
 import type { CriRuntime } from '../../src/cri/runtime.js';
-import { startTestNode, waitForNodeReady, type TestNode } from './agent-node.js';
+import { startTestNode, tearDownTestNode, waitForNodeReady, waitUntil, type TestNode } from './agent-node.js';
 import { sleep, TestCluster } from './harness.js';
 
 // Edge autonomy through real processes: an agent killed with SIGKILL comes back and adopts the
@@ -26,22 +26,13 @@ before(async () => {
 });
 
 after(async () => {
-  for (const name of created) await cluster?.ctl(['delete', 'pod', name, '--grace-period', '1'], { timeoutMs: 60_000 }).catch(() => undefined);
-  if (cluster) await waitFor('every pod to be gone', 60_000, async () => (await cluster.ctl(['get', 'pods', '--no-headers'])).stdout.trim() === '').catch(() => undefined);
   cri?.close();
-  await node?.agent.stop();
+  await tearDownTestNode(cluster, node, created);
   await cluster?.stop();
   node?.removeBridge();
 });
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagent:\n${node?.agent.stderr.slice(-3000)}`);
-}
+const waitFor = (what: string, timeoutMs: number, check: () => Promise<boolean>) => waitUntil(cluster, node, what, timeoutMs, check);
 
 async function apply(name: string, command: string): Promise<void> {
   const file = join(manifests, `${name}.yaml`);

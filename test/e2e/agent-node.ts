@@ -69,3 +69,22 @@ export async function waitForNodeReady(cluster: TestCluster, name: string, agent
   }
   throw new Error(`node ${name} not Ready within ${timeoutMs} ms\n${cluster.log.slice(-3000)}\nagent:\n${agentLog().slice(-3000)}`);
 }
+
+/** Polls `check` until it holds; a timeout shows the server's and the agent's latest output. */
+export async function waitUntil(cluster: TestCluster, node: TestNode | undefined, what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagent:\n${node?.agent.stderr.slice(-3000)}`);
+}
+
+/** Deletes the pods a test made, through the agent so no container outlives the test, then stops the node. */
+export async function tearDownTestNode(cluster: TestCluster | undefined, node: TestNode | undefined, pods: Iterable<string>): Promise<void> {
+  if (cluster) {
+    for (const name of pods) await cluster.ctl(['delete', 'pod', name, '--grace-period', '1'], { timeoutMs: 60_000 }).catch(() => undefined);
+    await waitUntil(cluster, node, 'every pod to be gone', 60_000, async () => (await cluster.ctl(['get', 'pods', '--no-headers'])).stdout.trim() === '').catch(() => undefined);
+  }
+  await node?.agent.stop();
+}

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startTestNode, type TestNode } from './agent-node.js';
+import { startTestNode, tearDownTestNode, waitUntil, type TestNode } from './agent-node.js';
 import { ctlPath, fixture, sleep, TestCluster } from './harness.js';
 
 // Pods end to end on real containerd: `ctl server`, one agent joined with `ctl join`, and the
@@ -23,21 +23,12 @@ before(async () => {
 
 after(async () => {
   // Pods go first, through the agent, so no container outlives the test.
-  for (const name of created) await cluster?.ctl(['delete', 'pod', name, '--grace-period', '1'], { timeoutMs: 60_000 }).catch(() => undefined);
-  if (cluster) await waitFor('every pod to be gone', 60_000, async () => (await cluster.ctl(['get', 'pods', '--no-headers'])).stdout.trim() === '').catch(() => undefined);
-  await node?.agent.stop();
+  await tearDownTestNode(cluster, node, created);
   await cluster?.stop();
   node?.removeBridge();
 });
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagent:\n${node?.agent.stderr.slice(-3000)}`);
-}
+const waitFor = (what: string, timeoutMs: number, check: () => Promise<boolean>) => waitUntil(cluster, node, what, timeoutMs, check);
 
 async function apply(name: string, yaml: string): Promise<void> {
   const file = join(manifests, `${name}.yaml`);

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { testImages, TEST_IMAGE } from '../../src/cri/local-images.js';
 import { startTestRegistry, type TestRegistry } from '../helpers/oci-registry.js';
-import { startTestNode, type TestNode } from './agent-node.js';
-import { sleep, TestCluster } from './harness.js';
+import { startTestNode, tearDownTestNode, waitUntil, type TestNode } from './agent-node.js';
+import { TestCluster } from './harness.js';
 
 // Pulls through a registry mirror: the agent's registries.yaml sends docker.io pulls to a
 // registry on loopback that wants a password, and a pod with imagePullPolicy Always runs an
@@ -33,22 +33,13 @@ before(async () => {
 });
 
 after(async () => {
-  for (const name of created) await cluster?.ctl(['delete', 'pod', name, '--grace-period', '1'], { timeoutMs: 60_000 }).catch(() => undefined);
-  if (cluster) await waitFor('every pod to be gone', 60_000, async () => (await cluster.ctl(['get', 'pods', '--no-headers'])).stdout.trim() === '').catch(() => undefined);
-  await node?.agent.stop();
+  await tearDownTestNode(cluster, node, created);
   await cluster?.stop();
   node?.removeBridge();
   await registry?.close();
 });
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nagent:\n${node?.agent.stderr.slice(-3000)}`);
-}
+const waitFor = (what: string, timeoutMs: number, check: () => Promise<boolean>) => waitUntil(cluster, node, what, timeoutMs, check);
 
 async function apply(name: string, image: string): Promise<void> {
   const file = join(manifests, `${name}.yaml`);

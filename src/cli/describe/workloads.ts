@@ -1,3 +1,4 @@
+import { revisionAnnotation } from '../../api/deployment-annotations.js';
 import { labelSelectorToString } from '../../api/selector.js';
 import type { Deployment, KObject, Pod, ReplicaSet, ReplicationController } from '../../api/types.js';
 import { formatLabels } from '../printers/columns.js';
@@ -6,8 +7,6 @@ import { rfc1123z, writeAnnotations, writeControlledBy, writeLabels } from './co
 import { describeTemplate } from './pod.js';
 
 // describe for deployments, replica sets and replication controllers.
-
-const revisionAnnotation = 'deployment.kubernetes.io/revision';
 
 function revisionOf(rs: KObject): number {
   return Number(rs.metadata.annotations?.[revisionAnnotation] ?? 0) || 0;
