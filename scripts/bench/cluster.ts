@@ -61,9 +61,14 @@ function childPids(pid: number): number[] {
 
 const dir = await mkdtemp(join(tmpdir(), 'skiff-bench-cluster-'));
 const [apiPort, natsPort] = [await freePort(), await freePort()];
+/** A /16 holds 256 node subnets (/24 each): larger simulated clusters get a wider range. */
+function clusterCidrFor(n: number): string {
+  return n <= 256 ? '10.42.0.0/16' : '10.64.0.0/12';
+}
+
 const server = spawn(
   process.execPath,
-  [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ctl, 'server', '--data-dir', join(dir, 'server'), '--bind-address', '127.0.0.1', '--api-port', String(apiPort), '--nats-port', String(natsPort), '--node-monitor-grace-period', '60s'],
+  [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ctl, 'server', '--data-dir', join(dir, 'server'), '--bind-address', '127.0.0.1', '--api-port', String(apiPort), '--nats-port', String(natsPort), '--node-monitor-grace-period', '60s', '--cluster-cidr', clusterCidrFor(nodeCount)],
   { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' } },
 );
 let serverErr = '';
