@@ -51,10 +51,6 @@ export class ExecSessions {
     for (const id of [...this.sessions.keys()]) this.end(id, true);
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   private async open(nc: NatsConnection, req: ExecSessionOpen): Promise<ExecSessionOpenReply> {
     const fail = (reason: 'NotFound' | 'BadRequest' | 'InternalError', message: string): ExecSessionOpenReply => ({ v: 1, ok: false, error: { reason, message } });
     const containerd = this.opts.containerd;
