@@ -106,7 +106,11 @@ test('a pod too big for every node stays Pending with the reason, and is bound o
   assert.equal(pending.condition.reason, 'Unschedulable');
   assert.equal(pending.condition.message, message);
   assert.equal(pending.pod.spec.nodeName, undefined);
-  const failed = await eventsOf('big');
+  // The event is written after the condition, so wait for it before checking there is exactly one.
+  const failed = await eventually('the FailedScheduling event', async () => {
+    const e = await eventsOf('big');
+    return e.length ? e : undefined;
+  });
   assert.deepEqual(
     failed.map((e) => [e.type, e.reason, e.message]),
     [['Warning', 'FailedScheduling', message]],
