@@ -1,11 +1,12 @@
 import type { NatsConnection, Subscription } from 'nats';
 import { connectBus } from '../bus/connection.js';
 import { receive } from '../bus/codec.js';
-import { codecs, type NodeNetwork, type StatsSummaryReply } from '../bus/messages.js';
+import { codecs, type StatsSummaryReply } from '../bus/messages.js';
 import { subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
 import type { AgentIdentity } from './identity.js';
 import { describeNode, hostFacts, type SystemFacts } from './node-info.js';
+import { nodeNetworkOf, type NodeNetwork } from './pod-routes.js';
 
 // The node agent: one NATS connection as this node (its nkey, its own inbox), a lease renewal
 // every few seconds, and a full status report on connect, on every reconnect, on the control
@@ -83,14 +84,22 @@ export class Agent {
           if (req) void this.resync(`control plane asked: ${req.reason}`);
         },
       }),
-      nc.subscribe(subjects.toNode(identity.nodeName, 'network'), {
-        callback: (err, msg) => {
-          if (err) return;
-          const network = receive(codecs.nodeNetwork, msg, log);
-          if (network) this.opts.onNetwork?.(network);
-        },
-      }),
     );
+    const onNetwork = this.opts.onNetwork;
+    if (onNetwork) {
+      // Changes go to every node at once; a node that just reported its status gets it on its own subject.
+      for (const subject of [subjects.toAllNodes('network'), subjects.toNode(identity.nodeName, 'network')]) {
+        this.subs.push(
+          nc.subscribe(subject, {
+            callback: (err, msg) => {
+              if (err) return;
+              const network = receive(codecs.podNetwork, msg, log);
+              if (network) onNetwork(nodeNetworkOf(identity.nodeName, network));
+            },
+          }),
+        );
+      }
+    }
     const summary = this.opts.statsSummary;
     if (summary) {
       this.subs.push(

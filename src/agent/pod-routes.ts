@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
-import type { NodeNetwork } from '../bus/messages.js';
+import type { PodNetwork } from '../bus/messages.js';
 import type { Logger } from '../log/logger.js';
 
 // Host-gw pod routing: for every peer node, a route to its pod subnet via its InternalIP, so
@@ -11,6 +11,18 @@ import type { Logger } from '../log/logger.js';
 
 /** `proto` of the routes Skiff owns (iproute2 numbers above 200 are free for local use). */
 export const SKIFF_ROUTE_PROTO = 211;
+
+/** The pod network as one node sees it: its own subnet, and every other node it can route to. */
+export interface NodeNetwork {
+  podCIDR?: string;
+  peers: { name: string; internalIP: string; podCIDR: string }[];
+}
+
+export function nodeNetworkOf(nodeName: string, network: PodNetwork): NodeNetwork {
+  const peers = network.nodes.filter((n) => n.name !== nodeName && n.internalIP).map((n) => ({ name: n.name, internalIP: n.internalIP!, podCIDR: n.podCIDR }));
+  const podCIDR = network.nodes.find((n) => n.name === nodeName)?.podCIDR;
+  return { ...(podCIDR ? { podCIDR } : {}), peers };
+}
 
 export interface PodRoute {
   /** Destination subnet, like 10.42.3.0/24. */

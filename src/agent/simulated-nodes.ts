@@ -3,7 +3,7 @@ import type os from 'node:os';
 import { join } from 'node:path';
 import type { Subscription } from 'nats';
 import { receive } from '../bus/codec.js';
-import { codecs, type PodAssignment, type PodStatusReport } from '../bus/messages.js';
+import { codecs, type DesiredPod, type PodStatusReport } from '../bus/messages.js';
 import { subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
 import { Agent, type AgentContext, type PodManager } from './agent.js';
@@ -11,6 +11,7 @@ import { isJoined, loadIdentity, type AgentIdentity } from './identity.js';
 import { joinCluster, JoinError } from './join.js';
 import type { SystemFacts } from './node-info.js';
 import { nodeJoinCrypto } from './node-key.js';
+import { AssignedPods } from './pods/assigned-pods.js';
 
 // Simulated nodes for scale work, as kwok and kubemark do it: each joins through the real path
 // (bootstrap token, CA pin, its own certificate and nkey), connects to NATS as itself, renews its
@@ -70,6 +71,7 @@ export class SimulatedPods implements PodManager {
   /** uid → what was last reported. */
   private readonly reported = new Map<string, 'running' | 'terminated'>();
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly assigned = new AssignedPods();
   private podIndex = 0;
 
   constructor(
@@ -83,7 +85,10 @@ export class SimulatedPods implements PodManager {
       callback: (err, msg) => {
         if (err) return;
         const a = receive(codecs.podAssignment, msg, ctx.log);
-        if (a && a.nodeName === ctx.nodeName) this.apply(a);
+        if (!a || a.nodeName !== ctx.nodeName) return;
+        const r = this.assigned.apply(a);
+        if ('pods' in r) this.apply(r.pods);
+        else if (r.ask) this.requestPods('a pod change did not follow the list this node holds');
       },
     });
     this.requestPods('started');
@@ -106,9 +111,9 @@ export class SimulatedPods implements PodManager {
     if (!nc.isClosed()) nc.publish(subjects.fromNode(nodeName, 'podsync'), codecs.podSyncRequest.encode({ v: 1, nodeName, reason }));
   }
 
-  private apply(a: PodAssignment): void {
+  private apply(pods: DesiredPod[]): void {
     const present = new Set<string>();
-    for (const pod of a.pods) {
+    for (const pod of pods) {
       const uid = pod.metadata.uid;
       present.add(uid);
       const want = pod.metadata.deletionTimestamp ? 'terminated' : 'running';

@@ -115,17 +115,16 @@ export type ResyncRequest = z.infer<typeof resyncRequestSchema>;
 
 
 /**
- * The pod network as one node needs it, sent whole (level-triggered): its own pod subnet and
- * every other node with a subnet and an address, to which it keeps a route. A peer missing
+ * The pod network, sent whole (level-triggered) and the same for every node, so it is built and
+ * encoded once: every node with a pod subnet, with its IPv4 InternalIP when it has one. A node
+ * takes its own subnet from its entry and keeps a route to every other node's; a subnet missing
  * here has its route removed.
  */
-export const nodeNetworkSchema = z.object({
+export const podNetworkSchema = z.object({
   v: v1,
-  nodeName: nodeNameSchema,
-  podCIDR: ipv4Cidr.optional(),
-  peers: z.array(z.object({ name: nodeNameSchema, internalIP: ipv4, podCIDR: ipv4Cidr })).max(5000),
+  nodes: z.array(z.object({ name: nodeNameSchema, podCIDR: ipv4Cidr, internalIP: ipv4.optional() })).max(5000),
 });
-export type NodeNetwork = z.infer<typeof nodeNetworkSchema>;
+export type PodNetwork = z.infer<typeof podNetworkSchema>;
 
 // ---- pods ----------------------------------------------------------------------------------
 
@@ -147,9 +146,19 @@ const desiredPod = z.looseObject({
   status: z.looseObject({}).optional(),
 });
 
-/** Everything bound to a node, sent whole (level-triggered): a pod missing here is to be removed. */
-export const podAssignmentSchema = z.object({ v: v1, nodeName: nodeNameSchema, revision: z.number().int().min(0), pods: z.array(desiredPod) });
+const revision = z.number().int().min(0);
+
+/**
+ * A node's pods, either whole (`pods`: a pod missing there is to be removed) or as the changes
+ * since the message at revision `since` (`changed` replaces, `removed` goes). A node that does
+ * not hold `since` asks for the whole list again; the control plane also resends it periodically.
+ */
+export const podAssignmentSchema = z.union([
+  z.object({ v: v1, nodeName: nodeNameSchema, revision, pods: z.array(desiredPod) }),
+  z.object({ v: v1, nodeName: nodeNameSchema, revision, since: revision, changed: z.array(desiredPod), removed: z.array(z.object({ namespace: podRef.namespace, name: podRef.name })) }),
+]);
 export type PodAssignment = z.infer<typeof podAssignmentSchema>;
+export type DesiredPod = z.infer<typeof desiredPod>;
 
 /** A node asks for its pods again: after it (re)connects. */
 export const podSyncRequestSchema = z.object({ v: v1, nodeName: nodeNameSchema, reason: z.string().max(256) });
@@ -418,7 +427,7 @@ export const codecs = {
   nodeStatusReport: jsonCodec('NodeStatusReport', nodeStatusReportSchema),
   leaseRenewal: jsonCodec('LeaseRenewal', leaseRenewalSchema),
   resyncRequest: jsonCodec('ResyncRequest', resyncRequestSchema),
-  nodeNetwork: jsonCodec('NodeNetwork', nodeNetworkSchema),
+  podNetwork: jsonCodec('PodNetwork', podNetworkSchema),
   podAssignment: jsonCodec('PodAssignment', podAssignmentSchema),
   podSyncRequest: jsonCodec('PodSyncRequest', podSyncRequestSchema),
   podStatusReport: jsonCodec('PodStatusReport', podStatusReportSchema),

@@ -35,6 +35,10 @@ export const subjects = {
   toNode: (nodeName: string, topic: ToNodeTopic) => `${root}.to.${nodeToken(nodeName)}.${topic}`,
   toNodeAll: (nodeName: string) => `${root}.to.${nodeToken(nodeName)}.>`,
 
+  /** What the control plane sends every node at once, in one publish: `skiff.all.TOPIC`. */
+  toAllNodes: (topic: 'network') => `${root}.all.${topic}`,
+  toAllNodesAll: `${root}.all.>`,
+
   /** One interactive exec session: the control plane's input to the node... */
   sessionToNode: (nodeName: string, session: string) => `${root}.to.${nodeToken(nodeName)}.session.${session}`,
   /** ...and the node's output back. Both sit under the node's own subjects, so its permissions cover them. */

@@ -40,7 +40,7 @@ export function bootstrapPermissions(): Permissions {
 export function nodePermissions(nodeName: string): Permissions {
   return {
     publish: { allow: [subjects.fromNodeAll(nodeName)] },
-    subscribe: { allow: [subjects.toNodeAll(nodeName), subjects.nodeInboxAll(nodeName)] },
+    subscribe: { allow: [subjects.toNodeAll(nodeName), subjects.toAllNodesAll, subjects.nodeInboxAll(nodeName)] },
     // Lets the node answer requests the control plane sends it, and nothing else.
     allow_responses: true,
   };

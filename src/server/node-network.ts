@@ -1,25 +1,26 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { NatsConnection, Subscription } from 'nats';
 import type { Node } from '../api/types.js';
-import { codecs, type NodeNetwork } from '../bus/messages.js';
+import { codecs, type PodNetwork } from '../bus/messages.js';
 import { nodeOfFromSubject, subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
 import type { Store, Watch } from '../store/store.js';
 import { formatCidr, type PodCidrAllocator } from './pod-cidr.js';
 
 // The pod network's control-plane half (host-gw, as flannel's backend of that name): every node
-// that lacks a pod subnet gets one, and every node is sent its subnet plus the subnet and
-// InternalIP of every other node, whole, whenever a node changes, when a node reports its
-// status (it has just connected) and periodically, so a lost message is repaired. Changes are
-// coalesced into one send to every node per `coalesceMs`: while hundreds of nodes join, a send
-// per join to every node would grow with the cube of the node count.
+// that lacks a pod subnet gets one, and every node is sent the subnet and InternalIP of every
+// node, whole: on a change, periodically (so a lost message is repaired) in one publish to all
+// nodes, and to a node on its own when it reports its status (it has just connected). The
+// message is the same for every node, so it is encoded once per change, and changes within
+// `coalesceMs` are one send: while hundreds of nodes join, building a message per node per
+// join would grow with the cube of the node count.
 
 export interface NodeNetworkOptions {
   nc: NatsConnection;
   store: Store;
   allocator: PodCidrAllocator;
   log: Logger;
-  /** Full resend to every node. Default 30 s. */
+  /** Whole network to every node. Default 30 s. */
   resendIntervalMs?: number;
   /** Node changes within this window go out as one send to every node. Default 1 s. */
   coalesceMs?: number;
@@ -27,24 +28,16 @@ export interface NodeNetworkOptions {
 
 const internalIpOf = (n: Node) => n.status?.addresses?.find((a) => a.type === 'InternalIP' && /^(\d{1,3}\.){3}\d{1,3}$/.test(a.address))?.address;
 
-/** What `nodeName` is told, from the current Nodes. */
-export function networkFor(nodeName: string, nodes: readonly Node[]): NodeNetwork {
-  return networkFromRoutes(nodeName, nodes.find((n) => n.metadata.name === nodeName), routableNodes(nodes));
-}
-
-type Peer = NodeNetwork['peers'][number];
-
-/** Every node that can be routed to, sorted by name: computed once, shared by every node's message. */
-function routableNodes(nodes: Iterable<Node>): Peer[] {
-  return [...nodes]
-    .filter((n) => n.spec?.podCIDR && internalIpOf(n))
-    .map((n) => ({ name: n.metadata.name!, internalIP: internalIpOf(n)!, podCIDR: n.spec!.podCIDR! }))
+/** What every node is told, from the current Nodes: those with a pod subnet, sorted by name. */
+export function podNetworkOf(nodes: Iterable<Node>): PodNetwork {
+  const entries = [...nodes]
+    .filter((n) => n.spec?.podCIDR)
+    .map((n) => {
+      const internalIP = internalIpOf(n);
+      return { name: n.metadata.name!, podCIDR: n.spec!.podCIDR!, ...(internalIP ? { internalIP } : {}) };
+    })
     .sort((a, b) => a.name.localeCompare(b.name));
-}
-
-function networkFromRoutes(nodeName: string, self: Node | undefined, routable: readonly Peer[]): NodeNetwork {
-  const peers = routable.filter((p) => p.name !== nodeName);
-  return { v: 1, nodeName, ...(self?.spec?.podCIDR ? { podCIDR: self.spec.podCIDR } : {}), peers };
+  return { v: 1, nodes: entries };
 }
 
 export class NodeNetworkPublisher {
@@ -53,6 +46,8 @@ export class NodeNetworkPublisher {
   private sub: Subscription | undefined;
   private timer: NodeJS.Timeout | undefined;
   private pendingAll: NodeJS.Timeout | undefined;
+  /** The current message, encoded; dropped when a node's subnet or address changes. */
+  private encoded: Uint8Array | undefined;
   private closed = false;
 
   constructor(private readonly opts: NodeNetworkOptions) {}
@@ -94,7 +89,10 @@ export class NodeNetworkPublisher {
         // Not awaited: the allocator serialises its own work, and node events keep flowing meanwhile.
         if (ev.type !== 'DELETED') void this.ensureCidr(node);
         // Only a subnet or address change matters to the routes; heartbeats do not.
-        if (ev.type === 'DELETED' || !before || !isDeepStrictEqual(this.routeFacts(before), this.routeFacts(node))) this.sendAllSoon();
+        if (ev.type === 'DELETED' || !before || !isDeepStrictEqual(this.routeFacts(before), this.routeFacts(node))) {
+          this.encoded = undefined;
+          this.sendAllSoon();
+        }
       }
     } catch (e) {
       if (!this.closed) this.opts.log.error({ err: e }, 'node watch ended; restart the control plane');
@@ -117,13 +115,17 @@ export class NodeNetworkPublisher {
     }, this.opts.coalesceMs ?? 1_000);
   }
 
-  private sendAll(): void {
-    const routable = routableNodes(this.nodes.values());
-    for (const name of this.nodes.keys()) this.send(name, routable);
+  private message(): Uint8Array {
+    return (this.encoded ??= codecs.podNetwork.encode(podNetworkOf(this.nodes.values())));
   }
 
-  private send(nodeName: string, routable = routableNodes(this.nodes.values())): void {
+  private sendAll(): void {
+    if (this.closed || this.opts.nc.isClosed()) return;
+    this.opts.nc.publish(subjects.toAllNodes('network'), this.message());
+  }
+
+  private send(nodeName: string): void {
     if (this.closed || this.opts.nc.isClosed() || !this.nodes.has(nodeName)) return;
-    this.opts.nc.publish(subjects.toNode(nodeName, 'network'), codecs.nodeNetwork.encode(networkFromRoutes(nodeName, this.nodes.get(nodeName), routable)));
+    this.opts.nc.publish(subjects.toNode(nodeName, 'network'), this.message());
   }
 }

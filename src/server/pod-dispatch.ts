@@ -5,14 +5,15 @@ import { isApiError } from '../api/errors.js';
 import { isMirrorPod, podUidOnNode } from '../api/mirror-pods.js';
 import type { Event, KObject, Pod, PodStatus } from '../api/types.js';
 import { receive } from '../bus/codec.js';
-import { codecs, type PodEvent, type PodStatusReport } from '../bus/messages.js';
+import { codecs, type DesiredPod, type PodAssignment, type PodEvent, type PodStatusReport } from '../bus/messages.js';
 import { nodeOfFromSubject, subjects } from '../bus/subjects.js';
 import type { Logger } from '../log/logger.js';
 import type { Store, Watch } from '../store/store.js';
 
-// The control plane's side of running pods. Each node gets its whole desired pod list
-// (level-triggered: on change, debounced; periodically; and when it asks after a reconnect),
-// never another node's pods. What nodes report back is checked against the pod's binding before
+// The control plane's side of running pods. Each node gets its whole desired pod list at first,
+// periodically and when it asks (after a reconnect, or when it missed a message); in between,
+// only the pods that changed (debounced), so a change costs the size of that pod, not of the
+// node's whole list. A node never gets another node's pods. What nodes report back is checked against the pod's binding before
 // it touches the store: status goes in as status only, events are aggregated as Kubernetes does,
 // and a node's "terminated" for a pod being deleted removes the object.
 
@@ -22,13 +23,16 @@ export interface PodDispatchOptions {
   log: Logger;
   /** Coalesces a burst of pod changes into one message per node. Default 50 ms. */
   debounceMs?: number;
-  /** Full resend to every node. Default 30 s. */
+  /** Whole list to every node. Default 30 s. */
   resendIntervalMs?: number;
   /** Wait before the one retry of events for a static pod whose mirror is not there yet. Default 2 s. */
   eventRetryMs?: number;
 }
 
 const podKey = (p: { metadata: { namespace?: string; name?: string } }) => `${p.metadata.namespace}/${p.metadata.name}`;
+
+/** The parts of a pod its node reads. */
+const forNode = ({ apiVersion, kind, metadata, spec, status }: Pod) => ({ apiVersion, kind, metadata, spec, status }) as unknown as DesiredPod;
 
 /** Kubernetes timestamps have second precision. */
 const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -37,6 +41,10 @@ export class PodDispatch {
   /** node → pod key → pod. */
   private readonly byNode = new Map<string, Map<string, Pod>>();
   private readonly nodeOf = new Map<string, string>();
+  /** node → pod key → the pod, or undefined once it left the node: what the next message carries. */
+  private readonly changes = new Map<string, Map<string, Pod | undefined>>();
+  /** node → revision of the last message sent to it, which changes build on. */
+  private readonly sentRevision = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private debounce: NodeJS.Timeout | undefined;
   private resendTimer: NodeJS.Timeout | undefined;
@@ -111,7 +119,7 @@ export class PodDispatch {
     this.nodeOf.set(key, node);
     // A status written from the node's own report changes nothing the node needs.
     if (!old || !isDeepStrictEqual(old.spec, pod.spec) || !isDeepStrictEqual(old.metadata, { ...pod.metadata, resourceVersion: old.metadata.resourceVersion })) {
-      this.markDirty(node);
+      this.changed(node, key, pod);
     }
   }
 
@@ -121,25 +129,50 @@ export class PodDispatch {
     if (!node) return;
     this.nodeOf.delete(key);
     this.byNode.get(node)?.delete(key);
-    this.markDirty(node);
+    this.changed(node, key, undefined);
   }
 
-  private markDirty(node: string): void {
+  private changed(node: string, key: string, pod: Pod | undefined): void {
+    // Mirror pods never go to their node: it runs their static pods from its own files.
+    if (pod && isMirrorPod(pod)) return;
+    let pending = this.changes.get(node);
+    if (!pending) this.changes.set(node, (pending = new Map()));
+    pending.set(key, pod);
     this.dirty.add(node);
     this.debounce ??= setTimeout(() => this.flush(), this.opts.debounceMs ?? 50);
   }
 
   private flush(): void {
     this.debounce = undefined;
-    for (const node of [...this.dirty]) this.send(node);
+    for (const node of [...this.dirty]) this.send(node, false);
     this.dirty.clear();
   }
 
-  private send(nodeName: string): void {
+  /** Sends the node its changes when it holds the list they build on, else its whole list. */
+  private send(nodeName: string, whole: boolean): void {
     if (this.closed || this.opts.nc.isClosed()) return;
-    const pods = this.podsOf(nodeName).map(({ apiVersion, kind, metadata, spec, status }) => ({ apiVersion, kind, metadata, spec, status }));
+    const pending = this.changes.get(nodeName);
+    this.changes.delete(nodeName);
+    const since = this.sentRevision.get(nodeName);
+    const revision = this.revision;
+    let message: PodAssignment;
+    if (!whole && pending && since !== undefined && pending.size < (this.byNode.get(nodeName)?.size ?? 0)) {
+      const changed: Pod[] = [];
+      const removed: { namespace: string; name: string }[] = [];
+      for (const [key, pod] of pending) {
+        if (pod) changed.push(pod);
+        else {
+          const [namespace, name] = key.split('/');
+          removed.push({ namespace, name });
+        }
+      }
+      message = { v: 1, nodeName, revision, since, changed: changed.map(forNode), removed };
+    } else {
+      message = { v: 1, nodeName, revision, pods: this.podsOf(nodeName).map(forNode) };
+    }
     try {
-      this.opts.nc.publish(subjects.toNode(nodeName, 'pods'), codecs.podAssignment.encode({ v: 1, nodeName, revision: this.revision, pods: pods as never }));
+      this.opts.nc.publish(subjects.toNode(nodeName, 'pods'), codecs.podAssignment.encode(message));
+      this.sentRevision.set(nodeName, revision);
     } catch (e) {
       this.opts.log.error({ err: e, node: nodeName }, 'sending a node its pods failed');
     }
@@ -147,7 +180,7 @@ export class PodDispatch {
 
   private async resendAll(): Promise<void> {
     const nodes = new Set([...this.byNode.keys(), ...(await this.opts.store.list('nodes', { frozen: true })).items.map((n) => n.metadata.name!)]);
-    for (const n of nodes) this.send(n);
+    for (const n of nodes) this.send(n, true);
   }
 
   private async onSyncRequest(msg: Msg): Promise<void> {
@@ -158,7 +191,7 @@ export class PodDispatch {
       this.opts.log.warn({ subject: msg.subject, claimed: req.nodeName }, 'dropped a pod sync request naming another node');
       return;
     }
-    this.send(node);
+    this.send(node, true);
   }
 
   private async onStatus(msg: Msg): Promise<void> {

@@ -13,6 +13,7 @@ import type { Logger } from '../../log/logger.js';
 import type { AgentContext, PodManager } from '../agent.js';
 import type { ImageReceiver } from '../images.js';
 import type { StaticPodSource } from '../static-pods.js';
+import { AssignedPods } from './assigned-pods.js';
 import { Backoff } from './backoff.js';
 import { execInContainer } from './container-exec.js';
 import { ExecSessions } from './exec-sessions.js';
@@ -61,6 +62,7 @@ export interface CriPodManagerOptions {
 export class CriPodManager implements PodManager {
   private readonly workers = new Map<string, PodWorker>();
   private desired = new Map<string, Pod>();
+  private readonly assignedPods = new AssignedPods();
   /** The control plane's part of `desired` (what is kept on disk). */
   private assigned: Pod[] = [];
   private statics: Pod[] = [];
@@ -131,7 +133,10 @@ export class CriPodManager implements PodManager {
       callback: (err, msg) => {
         if (err) return;
         const a = receive(codecs.podAssignment, msg, this.opts.log);
-        if (a) this.setDesired(a.pods as unknown as Pod[]);
+        if (!a) return;
+        const r = this.assignedPods.apply(a);
+        if ('pods' in r) this.setDesired(r.pods as unknown as Pod[]);
+        else if (r.ask) this.requestPods('a pod change did not follow the list this node holds');
       },
     });
     // `ctl logs`: the control plane asks, this node reads the CRI log file and replies.

@@ -74,6 +74,20 @@ test("node A cannot publish node B's status: nats-server refuses it", { timeout:
   }
 });
 
+test('a node may read what goes to every node, but not publish it', { timeout: 15_000 }, async () => {
+  const { nc, violations } = await connectAs(a);
+  try {
+    nc.subscribe(subjects.toAllNodesAll);
+    nc.publish(subjects.toAllNodes('network'), codecs.podNetwork.encode({ v: 1, nodes: [] }));
+    await nc.flush();
+    const v = await eventually('a publish violation', 5000, () => violations.find((x) => x.operation === 'publish'));
+    assert.equal(v.subject, 'skiff.all.network', 'the publish is refused');
+    assert.deepEqual(violations.filter((x) => x.operation === 'subscription'), [], 'the subscription is allowed');
+  } finally {
+    await nc.close();
+  }
+});
+
 test("node A cannot subscribe to node B's subjects or inbox", { timeout: 15_000 }, async () => {
   const { nc, violations } = await connectAs(a);
   try {

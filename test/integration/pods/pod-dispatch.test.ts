@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import type { NatsConnection } from 'nats';
 import { pino } from 'pino';
 import type { Event, KObject, Pod, PodStatus } from '../../../src/api/types.js';
-import { codecs, type PodAssignment } from '../../../src/bus/messages.js';
+import { AssignedPods } from '../../../src/agent/pods/assigned-pods.js';
+import { codecs, type DesiredPod, type PodAssignment } from '../../../src/bus/messages.js';
 import { subjects } from '../../../src/bus/subjects.js';
 import { requestPodDeletion, startPodDispatch, type PodDispatch } from '../../../src/server/pod-dispatch.js';
 import { openLevelStore } from '../../../src/store/level-store.js';
@@ -45,9 +46,11 @@ describe('pod dispatch', { timeout: 60_000 }, () => {
   let nodeA: NatsConnection;
   let nodeB: NatsConnection;
   let dispatch: PodDispatch;
+  // Every message each node got, and the list it holds after applying them as an agent does.
   const lists = { 'node-a': [] as PodAssignment[], 'node-b': [] as PodAssignment[] };
-  const latest = (n: keyof typeof lists) => lists[n].at(-1);
-  const names = (a: PodAssignment | undefined) => (a?.pods ?? []).map((p) => p.metadata.name).sort();
+  const held = { 'node-a': [] as DesiredPod[], 'node-b': [] as DesiredPod[] };
+  const names = (n: keyof typeof held) => held[n].map((p) => p.metadata.name).sort();
+  const podsIn = (a: PodAssignment) => ('pods' in a ? a.pods : a.changed);
 
   before(async () => {
     nats = await startTestNats();
@@ -59,10 +62,14 @@ describe('pod dispatch', { timeout: 60_000 }, () => {
     nodeA = await nats.connect();
     nodeB = await nats.connect();
     for (const [nc, node] of [[nodeA, 'node-a'], [nodeB, 'node-b']] as const) {
+      const assigned = new AssignedPods();
       nc.subscribe(subjects.toNode(node, 'pods'), {
         callback: (_e, m) => {
           const d = codecs.podAssignment.decode(m.data);
-          if (d.ok) lists[node].push(d.value);
+          if (!d.ok) return;
+          lists[node].push(d.value);
+          const r = assigned.apply(d.value);
+          if ('pods' in r) held[node] = r.pods;
         },
       });
     }
@@ -80,18 +87,42 @@ describe('pod dispatch', { timeout: 60_000 }, () => {
   });
 
   test('each node gets its own whole list at start, on change and when it asks', { timeout: 10_000 }, async () => {
-    await waitFor('node-a initial list', () => names(latest('node-a')).includes('early'));
+    await waitFor('node-a initial list', () => names('node-a').includes('early'));
     await store.create('pods', podObj('a1', 'node-a'));
     await store.create('pods', podObj('b1', 'node-b'));
     await store.create('pods', podObj('unbound'));
-    await waitFor('node-a sees a1', () => names(latest('node-a')).join() === 'a1,early');
-    await waitFor('node-b sees b1', () => names(latest('node-b')).join() === 'b1');
-    for (const a of [...lists['node-a'], ...lists['node-b']]) for (const p of a.pods) assert.equal(p.spec.nodeName, a.nodeName, 'never another node\'s pods');
+    await waitFor('node-a sees a1', () => names('node-a').join() === 'a1,early');
+    await waitFor('node-b sees b1', () => names('node-b').join() === 'b1');
+    for (const a of [...lists['node-a'], ...lists['node-b']]) for (const p of podsIn(a)) assert.equal(p.spec.nodeName, a.nodeName, 'never another node\'s pods');
 
     const count = lists['node-b'].length;
     nodeB.publish(subjects.fromNode('node-b', 'podsync'), codecs.podSyncRequest.encode({ v: 1, nodeName: 'node-b', reason: 'reconnected' }));
     await waitFor('a resend on request', () => lists['node-b'].length > count);
-    assert.deepEqual(names(latest('node-b')), ['b1']);
+    assert.ok('pods' in lists['node-b'].at(-1)!, 'a node that asks gets its whole list');
+    assert.deepEqual(names('node-b'), ['b1']);
+  });
+
+  test('after the whole list, a change sends only the pods that changed, built on the last message', { timeout: 10_000 }, async () => {
+    await store.create('pods', podObj('a2', 'node-a'));
+    await waitFor('node-a holds a2', () => names('node-a').includes('a2'));
+    const before = lists['node-a'].at(-1)!;
+    await store.guaranteedUpdate({ resource: 'pods', namespace: 'default', name: 'a2' }, (p) => ({ ...p, metadata: { ...p.metadata, labels: { tier: 'web' } } }));
+    const delta = await waitFor('the label change', () => {
+      const m = lists['node-a'].at(-1)!;
+      return m !== before && m;
+    });
+    assert.ok('changed' in delta, 'a change is sent as changes, not the whole list');
+    assert.equal(delta.since, before.revision, 'the changes build on the message before');
+    assert.deepEqual(delta.changed.map((p) => [p.metadata.name, (p.metadata as { labels?: object }).labels]), [['a2', { tier: 'web' }]]);
+    assert.deepEqual(delta.removed, []);
+
+    await store.delete({ resource: 'pods', namespace: 'default', name: 'a2' });
+    const removal = await waitFor('the removal', () => {
+      const m = lists['node-a'].at(-1)!;
+      return m !== delta && m;
+    });
+    assert.ok('removed' in removal && removal.removed.some((r) => r.name === 'a2'), 'a pod that left the node is sent as removed');
+    assert.ok(!names('node-a').includes('a2'), 'the node no longer holds it');
   });
 
   test('status from the bound node is written as status only; from another node it is dropped', { timeout: 10_000 }, async () => {
@@ -132,7 +163,7 @@ describe('pod dispatch', { timeout: 60_000 }, () => {
     assert.equal(r.removed, false);
     assert.equal(r.object.metadata.deletionGracePeriodSeconds, 5);
     assert.ok(r.object.metadata.deletionTimestamp, 'deletionTimestamp set');
-    const sent = await waitFor('node-a told of the deletion', () => latest('node-a')?.pods.find((p) => p.metadata.name === 'a1' && p.metadata.deletionTimestamp));
+    const sent = await waitFor('node-a told of the deletion', () => held['node-a'].find((p) => p.metadata.name === 'a1' && p.metadata.deletionTimestamp));
     assert.equal(sent.metadata.deletionGracePeriodSeconds, 5);
     // A longer grace never replaces a shorter one.
     assert.equal((await requestPodDeletion(store, { namespace: 'default', name: 'a1' }, { gracePeriodSeconds: 60 })).object.metadata.deletionGracePeriodSeconds, 5);
@@ -140,7 +171,7 @@ describe('pod dispatch', { timeout: 60_000 }, () => {
     const uid = r.object.metadata.uid!;
     nodeA.publish(subjects.fromNode('node-a', 'podstatus'), codecs.podStatusReport.encode({ v: 1, nodeName: 'node-a', namespace: 'default', name: 'a1', uid, status: { ...running, phase: 'Succeeded' } as never, terminated: true }));
     await waitFor('a1 removed', async () => !(await store.get({ resource: 'pods', namespace: 'default', name: 'a1' })));
-    await waitFor('node-a list without a1', () => names(latest('node-a')).join() === 'early');
+    await waitFor('node-a list without a1', () => names('node-a').join() === 'early');
 
     assert.equal((await requestPodDeletion(store, { namespace: 'default', name: 'b1' }, { gracePeriodSeconds: 0 })).removed, true);
     assert.equal(await store.get({ resource: 'pods', namespace: 'default', name: 'b1' }), undefined);

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
-import { planRoutes, PodRoutes, type PodRoute, type RouteTable } from '../../../src/agent/pod-routes.js';
-import type { NodeNetwork } from '../../../src/bus/messages.js';
+import { planRoutes, PodRoutes, type NodeNetwork, type PodRoute, type RouteTable } from '../../../src/agent/pod-routes.js';
 
 const log = pino({ level: 'silent' });
-const net = (peers: NodeNetwork['peers']): NodeNetwork => ({ v: 1, nodeName: 'self', podCIDR: '10.42.0.0/24', peers });
+const net = (peers: NodeNetwork['peers']): NodeNetwork => ({ podCIDR: '10.42.0.0/24', peers });
 
 class FakeTable implements RouteTable {
   routes = new Map<string, string>();

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { nodePermissions, renderNatsConfig } from '../../../src/server/nats-config.js';
 
-test('a node may publish only its own from-subjects and read only its own to-subjects and inbox', { timeout: 5000 }, () => {
+test('a node may publish only its own from-subjects and read only its own to-subjects, what goes to every node, and its inbox', { timeout: 5000 }, () => {
   const p = nodePermissions('pi-1.lan');
-  assert.deepEqual(p.publish.allow, ['skiff.from.pi-1_lan.>']);
-  assert.deepEqual(p.subscribe.allow, ['skiff.to.pi-1_lan.>', '_INBOX_pi-1_lan.>']);
+  assert.deepEqual(p.publish.allow, ['skiff.from.pi-1_lan.>'], 'publish');
+  assert.deepEqual(p.subscribe.allow, ['skiff.to.pi-1_lan.>', 'skiff.all.>', '_INBOX_pi-1_lan.>'], 'subscribe');
   assert.equal(p.allow_responses, true);
 });
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import type { Node } from '../../../src/api/types.js';
-import { networkFor } from '../../../src/server/node-network.js';
+import { nodeNetworkOf } from '../../../src/agent/pod-routes.js';
+import { podNetworkOf } from '../../../src/server/node-network.js';
 import { nextFreePodCidr, parseClusterCidr, parseIpv4Cidr, PodCidrAllocator } from '../../../src/server/pod-cidr.js';
 import { MemoryStore } from '../../integration/bus/memory-store.js';
 
@@ -55,7 +56,7 @@ test('the allocator reports a full range with what to do', async () => {
   await assert.rejects(alloc.allocate('c'), /no free \/24 left in --cluster-cidr 10.60.0.0\/23 for node c: delete unused nodes or restart the server with a larger --cluster-cidr/, 'full');
 });
 
-test('a node is told its own subnet and every peer with a subnet and an IPv4 InternalIP', () => {
+test('every node gets one message; each finds its own subnet there and routes to every peer with a subnet and an IPv4 InternalIP', () => {
   const nodes = [
     node('n1', { podCIDR: '10.42.0.0/24' }, '10.1.0.1'),
     node('n2', { podCIDR: '10.42.1.0/24' }, '10.1.0.2'),
@@ -63,10 +64,13 @@ test('a node is told its own subnet and every peer with a subnet and an IPv4 Int
     node('n4', { podCIDR: '10.42.3.0/24' }),
     node('n5', { podCIDR: '10.42.4.0/24' }, 'fd00::5'),
   ];
+  const network = podNetworkOf(nodes);
+  assert.deepEqual(network.nodes.map((n) => n.name), ['n1', 'n2', 'n4', 'n5'], 'every node with a subnet, n3 has none');
   assert.deepEqual(
-    networkFor('n1', nodes),
-    { v: 1, nodeName: 'n1', podCIDR: '10.42.0.0/24', peers: [{ name: 'n2', internalIP: '10.1.0.2', podCIDR: '10.42.1.0/24' }] },
-    'only n2 is routable: n3 has no subnet, n4 no address, n5 no IPv4 address',
+    nodeNetworkOf('n1', network),
+    { podCIDR: '10.42.0.0/24', peers: [{ name: 'n2', internalIP: '10.1.0.2', podCIDR: '10.42.1.0/24' }] },
+    'only n2 is routable from n1: n4 has no address, n5 no IPv4 address',
   );
-  assert.equal(networkFor('n3', nodes).podCIDR, undefined, 'a node without a subnet is told none');
+  assert.equal(nodeNetworkOf('n3', network).podCIDR, undefined, 'a node without a subnet is told none');
+  assert.equal(nodeNetworkOf('n4', network).podCIDR, '10.42.3.0/24', 'a node without an address still learns its own subnet');
 });
