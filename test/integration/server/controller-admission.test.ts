@@ -111,6 +111,30 @@ test('a LimitRange refusal of a controller pod is a FailedCreate event too, and 
     const evs = await failedCreates(ns, rs);
     return evs.length > 0 && evs;
   });
-  assert.match(ev.message, /^Error creating: pods "big-[a-z0-9]+-[a-z0-9]{5}" is forbidden: \[maximum cpu usage per Container is 200m, but limit is 500m, maximum cpu usage per Container is 200m, but request is 500m\]$/, 'the event should carry the LimitRange refusal');
+  assert.match(ev.message, /^(\(combined from similar events\): )?Error creating: pods "big-[a-z0-9]+-[a-z0-9]{5}" is forbidden: \[maximum cpu usage per Container is 200m, but limit is 500m, maximum cpu usage per Container is 200m, but request is 500m\]$/, 'the event should carry the LimitRange refusal');
   assert.equal((await list(`/api/v1/namespaces/${ns}/pods`)).length, 0, 'a refused pod should not be stored');
+});
+
+test('a quota on replica sets binds a Deployment rollout, which records ReplicaSetCreateError on the Deployment', t, async () => {
+  const ns = 'quota-rs';
+  await namespace(ns);
+  await create(`/api/v1/namespaces/${ns}/resourcequotas`, { apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'objects' }, spec: { hard: { 'count/replicasets.apps': '1' } } });
+  const d = await create(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment('app', 1, '100m'));
+  await replicaSetOf(ns, 'app');
+  const path = `/apis/apps/v1/namespaces/${ns}/deployments/app`;
+  const cur = (await server.request('GET', path)).json;
+  cur.spec.template.spec.containers[0].image = 'docker.io/library/busybox:1.37';
+  const updated = await server.request('PUT', path, cur);
+  assert.equal(updated.status, 200, `updating the template should succeed: ${updated.text}`);
+  const [ev] = await eventually('a ReplicaSetCreateError event', async () => {
+    const evs = (await list(`/api/v1/namespaces/${ns}/events`)).filter((e) => e.involvedObject?.uid === d.metadata.uid && e.reason === 'ReplicaSetCreateError');
+    return evs.length > 0 && evs;
+  });
+  assert.equal(ev.type, 'Warning', 'ReplicaSetCreateError should be a warning');
+  assert.match(
+    ev.message,
+    /^Failed to create new replica set "app-[a-z0-9]+": replicasets\.apps "app-[a-z0-9]+" is forbidden: exceeded quota: objects, requested: count\/replicasets\.apps=1, used: count\/replicasets\.apps=1, limited: count\/replicasets\.apps=1$/,
+    'the event should carry the quota refusal',
+  );
+  assert.equal((await list(`/apis/apps/v1/namespaces/${ns}/replicasets`)).length, 1, 'the refused replica set should not be stored');
 });
