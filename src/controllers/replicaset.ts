@@ -194,7 +194,6 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
     }
 
     let createError: unknown;
-    let failedCreates = 0;
     if (expectations.satisfied(key)) {
       const diff = replicaDiff(spec.replicas ?? 1, owned.filter(isActivePod));
       if (diff.create && spec.template && (await namespaceAcceptsContent(namespace))) {
@@ -205,8 +204,7 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
           expectations.observedAdd(key);
           await recordFailedCreate(owner, f.reason);
         }
-        failedCreates = failed.length;
-        createError = failed[0]?.reason;
+        if (failed.length) createError = failed[0].reason ?? new Error('creating a pod failed');
         if (failed.length < diff.create) log.info({ [kind.kind]: key, created: diff.create - failed.length }, 'created pods');
       } else if (diff.delete.length) {
         expectations.expect(key, 0, diff.delete.length);
@@ -221,7 +219,7 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
     const conditions = replicaFailureConditions((owner.status as ReplicaSetStatus | undefined)?.conditions, createError === undefined ? undefined : errorMessage(createError), now);
     await updateStatus(key, { ...status, conditions });
     // Retried with back-off: a refusal (quota, LimitRange) lasts until something else changes.
-    if (failedCreates) throw createError;
+    if (createError !== undefined) throw createError;
     // A ready pod turns available minReadySeconds later without any event: look again then.
     if (minReady && (status.readyReplicas ?? 0) > (status.availableReplicas ?? 0)) return { retryAfterMs: 1000 };
   }

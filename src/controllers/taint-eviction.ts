@@ -9,9 +9,10 @@ import { deletePod } from './pods.js';
 import { Controller, type Informer, keyOf, type ReconcileResult } from './runtime.js';
 
 // Kubernetes' NoExecuteTaintManager: a pod on a node with a NoExecute taint it does not tolerate
-// is deleted at once (after a TaintManagerEviction event and the DisruptionTarget condition); one tolerating every such taint stays for the shortest tolerationSeconds
+// is deleted at once; one tolerating every such taint stays for the shortest tolerationSeconds
 // among the tolerations used, counted from the taint's timeAdded; tolerations without seconds
-// keep it for good. The deadline comes from the stored taint, so a restarted control plane
+// keep it for good. An evicted pod first gets a TaintManagerEviction event and the
+// DisruptionTarget condition. The deadline comes from the stored taint, so a restarted control plane
 // evicts at the same moment the old one would have, and a taint removed before then cancels.
 
 export type EvictionDecision = { action: 'keep' } | { action: 'evict'; reason: string } | { action: 'evictAt'; atMs: number };
