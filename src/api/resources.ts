@@ -62,6 +62,11 @@ export function apiVersionOf(info: ResourceInfo): string {
   return info.group ? `${info.group}/${info.version}` : info.version;
 }
 
+/** `replicasets.apps`, `pods`: how Kubernetes names a resource in error messages. */
+export function groupResource(info: ResourceInfo): string {
+  return info.group ? `${info.plural}.${info.group}` : info.plural;
+}
+
 export function resourceByKind(kind: string, apiVersion?: string): ResourceInfo | undefined {
   return resources.find((x) => x.kind === kind && (apiVersion === undefined || apiVersionOf(x) === apiVersion));
 }

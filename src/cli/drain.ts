@@ -11,7 +11,8 @@ import type { RestClient } from './rest-client.js';
 // --force; DaemonSet pods would be recreated on the same node at once, so they are skipped only
 // with --ignore-daemonsets; pods with emptyDir volumes lose that data, so they need
 // --delete-emptydir-data; static (mirror) pods cannot be deleted through the API and are skipped.
-// Pods are deleted with DELETE (there is no Eviction API, so no PodDisruptionBudget check).
+// Pods go through the Eviction API, as with kubectl, so they are marked DisruptionTarget before
+// they are deleted (there are no PodDisruptionBudgets yet, so no eviction is refused).
 
 export interface DrainOptions {
   force: boolean;
@@ -99,7 +100,7 @@ export async function runDrain(client: RestClient, io: Io, node: string, opts: D
   for (const pod of plan.evict) {
     io.out(`evicting pod ${podRef(pod)}\n`);
     try {
-      await client.delete(pods, pod.metadata.namespace!, pod.metadata.name!, { gracePeriodSeconds: opts.gracePeriodSeconds });
+      await client.evict(pod.metadata.namespace!, pod.metadata.name!, { gracePeriodSeconds: opts.gracePeriodSeconds });
       waiting.set(pod.metadata.uid ?? podRef(pod), pod);
     } catch (e) {
       if (!isApiError(e, 'NotFound')) throw e;

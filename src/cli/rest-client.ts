@@ -3,7 +3,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import { ApiError, httpCodeOf, type Status, type StatusReason } from '../api/errors.js';
 import type { ResolvedClientConfig } from '../api/kubeconfig.js';
-import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
+import { apiVersionOf, resourceByKind, type ResourceInfo } from '../api/resources.js';
 import type { KList, KObject } from '../api/types.js';
 import { CliError } from './errors.js';
 
@@ -146,6 +146,15 @@ export class RestClient {
   delete(info: ResourceInfo, namespace: string, name: string, opts: DeleteOptions = {}): Promise<KObject | Status> {
     return this.request<KObject | Status>('DELETE', resourcePath(info, namespace, name), {
       query: { gracePeriodSeconds: opts.gracePeriodSeconds, propagationPolicy: opts.propagationPolicy },
+    });
+  }
+
+  /** POST a policy/v1 Eviction of a pod (what kubectl drain does); the server answers with a Success Status. */
+  evict(namespace: string, name: string, opts: Pick<DeleteOptions, 'gracePeriodSeconds'> = {}): Promise<Status> {
+    const pods = resourceByKind('Pod')!;
+    const deleteOptions = opts.gracePeriodSeconds === undefined ? {} : { gracePeriodSeconds: opts.gracePeriodSeconds };
+    return this.request<Status>('POST', `${resourcePath(pods, namespace, name)}/eviction`, {
+      body: { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name, namespace }, deleteOptions },
     });
   }
 

@@ -5,7 +5,8 @@ import { selectorFromLabelSelector } from '../api/selector.js';
 import type { Deployment, DeploymentCondition, DeploymentStatus, IntOrString, KObject, OwnerReference, PodTemplateSpec, ReplicaSet } from '../api/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
-import { controllerRefOf } from './pods.js';
+import { recordControllerEvent } from './events.js';
+import { controllerRefOf, type ReplicaSetAdmission } from './pods.js';
 import { Controller, Informer, keyOf, splitKey, type ReconcileResult } from './runtime.js';
 
 // The Deployment controller: one ReplicaSet per pod template, told apart by the
@@ -142,6 +143,7 @@ export interface DeploymentControllerOptions {
   log: Logger;
   deployments: Informer;
   replicasets: Informer;
+  admitReplicaSet?: ReplicaSetAdmission;
   resyncMs?: number;
 }
 
@@ -260,14 +262,30 @@ export function deploymentController(opts: DeploymentControllerOptions): Control
       status: { replicas: 0 },
     };
     try {
-      const created = (await store.create('replicasets', rs)) as ReplicaSet;
-      log.info({ deployment: keyOf(d), replicaSet: name, revision }, 'created a replica set for a new pod template');
-      return created;
+      const release = await opts.admitReplicaSet?.(rs);
+      try {
+        const created = (await store.create('replicasets', rs)) as ReplicaSet;
+        log.info({ deployment: keyOf(d), replicaSet: name, revision }, 'created a replica set for a new pod template');
+        return created;
+      } finally {
+        release?.();
+      }
     } catch (e) {
       if (isApiError(e, 'AlreadyExists')) {
         throw new Error(`replica set ${d.metadata.namespace}/${name} exists but is not owned by deployment ${d.metadata.name}: delete or rename it so the deployment can roll out`, { cause: e });
       }
+      await recordCreateError(d, name, e);
       throw e;
+    }
+  }
+
+  /** Kubernetes' ReplicaSetCreateError warning on the deployment (a quota refusal, say); repeats add to its count. */
+  async function recordCreateError(d: Deployment, name: string, err: unknown): Promise<void> {
+    const message = `Failed to create new replica set "${name}": ${err instanceof Error ? err.message : String(err)}`;
+    try {
+      await recordControllerEvent(store, { about: d, type: 'Warning', reason: 'ReplicaSetCreateError', message, component: 'deployment-controller' });
+    } catch (e) {
+      log.warn({ err: e, deployment: keyOf(d) }, 'recording a ReplicaSetCreateError event failed');
     }
   }
 

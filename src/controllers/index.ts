@@ -2,7 +2,7 @@ import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { deploymentController } from './deployment.js';
 import { garbageCollector } from './garbage-collector.js';
-import type { PodAdmission } from './pods.js';
+import type { PodAdmission, ReplicaSetAdmission } from './pods.js';
 import { replicaController, replicaSetKind, replicationControllerKind } from './replicaset.js';
 import { NamespaceLocks, resourceQuotaController } from './resource-quota.js';
 import { Controller, Informer } from './runtime.js';
@@ -13,6 +13,8 @@ import { taintEvictionController } from './taint-eviction.js';
 export interface ControllersOptions {
   /** Run on each pod a controller creates, after defaulting (the API server's admission and create-time fields). */
   admitPod?: PodAdmission;
+  /** Run on each ReplicaSet a Deployment creates (the API server's admission). */
+  admitReplicaSet?: ReplicaSetAdmission;
   /** Shared with the API server's quota admission; default: the controller's own. */
   quotaLocks?: NamespaceLocks;
   resyncMs?: number;
@@ -40,7 +42,7 @@ export function startControllers(store: Store, log: Logger, opts: ControllersOpt
   const controllers: Controller[] = [
     replicaController({ ...common, log: log.child({ controller: 'replicaset' }), owners: informers.replicasets, kind: replicaSetKind }),
     replicaController({ ...common, log: log.child({ controller: 'replicationcontroller' }), owners: informers.replicationcontrollers, kind: replicationControllerKind }),
-    deploymentController({ store, log: log.child({ controller: 'deployment' }), deployments: informers.deployments, replicasets: informers.replicasets, resyncMs: opts.resyncMs }),
+    deploymentController({ store, log: log.child({ controller: 'deployment' }), deployments: informers.deployments, replicasets: informers.replicasets, admitReplicaSet: opts.admitReplicaSet, resyncMs: opts.resyncMs }),
     garbageCollector({
       store,
       log: log.child({ controller: 'garbage-collector' }),

@@ -34,6 +34,9 @@ const nameSuffix = () => Array.from({ length: 5 }, () => suffixAlphabet[randomIn
  */
 export type PodAdmission = (pod: KObject) => Promise<(() => void) | void>;
 
+/** The same for a Deployment's ReplicaSets, which quotas (`count/replicasets.apps`) also bind. */
+export type ReplicaSetAdmission = (rs: KObject) => Promise<(() => void) | void>;
+
 /** Builds and stores a pod from a template as the API server would create it from generateName. */
 export async function createPodFromTemplate(store: Store, template: PodTemplateSpec, namespace: string, owner: OwnerReference, admit?: PodAdmission): Promise<Pod> {
   const generateName = `${owner.name}-`;

@@ -3,6 +3,7 @@ import { selectorFromLabelSelector, selectorFromSet, type Selector } from '../ap
 import type { KObject, OwnerReference, Pod, PodTemplateSpec, ReplicaSetStatus } from '../api/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
+import { recordControllerEvent } from './events.js';
 import { createPodFromTemplate, controllerRefOf, deletePod, isActivePod, isPodAvailable, isPodReady, type PodAdmission } from './pods.js';
 import { Controller, Informer, keyOf, splitKey, type ReconcileResult } from './runtime.js';
 
@@ -48,6 +49,23 @@ export function replicaStatus(owned: Pod[], template: PodTemplateSpec | undefine
   };
 }
 
+type Condition = NonNullable<ReplicaSetStatus['conditions']>[number];
+
+/**
+ * The owner's conditions after a sync, as Kubernetes keeps them: `ReplicaFailure` (reason
+ * FailedCreate) while creating pods fails, removed once a sync creates what it needs.
+ */
+export function replicaFailureConditions(current: readonly Condition[] | undefined, createError: string | undefined, now: number): Condition[] {
+  const others = (current ?? []).filter((c) => c.type !== 'ReplicaFailure');
+  if (createError === undefined) return others;
+  const existing = current?.find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+  const lastTransitionTime = existing?.lastTransitionTime ?? new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return [...others, { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: createError, lastTransitionTime }];
+}
+
+const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Creations and deletions asked for and not yet seen in the pod cache, so a stale cache does not act twice. */
 class Expectations {
   private readonly byKey = new Map<string, { adds: number; dels: number; at: number }>();
@@ -75,6 +93,8 @@ class Expectations {
 
 interface ReplicatedKind {
   kind: 'ReplicaSet' | 'ReplicationController';
+  /** The controller's name in events it records (`From` in describe). */
+  component: string;
   apiVersion: string;
   resource: string;
   selectorOf(obj: KObject): Selector;
@@ -82,6 +102,7 @@ interface ReplicatedKind {
 
 export const replicaSetKind: ReplicatedKind = {
   kind: 'ReplicaSet',
+  component: 'replicaset-controller',
   apiVersion: 'apps/v1',
   resource: 'replicasets',
   selectorOf: (obj) => selectorFromLabelSelector((obj.spec as { selector?: never }).selector),
@@ -89,6 +110,7 @@ export const replicaSetKind: ReplicatedKind = {
 
 export const replicationControllerKind: ReplicatedKind = {
   kind: 'ReplicationController',
+  component: 'replication-controller',
   apiVersion: 'v1',
   resource: 'replicationcontrollers',
   selectorOf: (obj) => {
@@ -171,15 +193,19 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
       }
     }
 
+    let createError: unknown;
     if (expectations.satisfied(key)) {
       const diff = replicaDiff(spec.replicas ?? 1, owned.filter(isActivePod));
       if (diff.create && spec.template && (await namespaceAcceptsContent(namespace))) {
         expectations.expect(key, diff.create, 0);
         const results = await Promise.allSettled(Array.from({ length: diff.create }, () => createPodFromTemplate(store, spec.template!, namespace, ref, opts.admitPod)));
-        const failed = results.filter((r) => r.status === 'rejected');
-        for (let i = 0; i < failed.length; i++) expectations.observedAdd(key);
-        if (failed.length) throw (failed[0] as PromiseRejectedResult).reason;
-        log.info({ [kind.kind]: key, created: diff.create }, 'created pods');
+        const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+        for (const f of failed) {
+          expectations.observedAdd(key);
+          await recordFailedCreate(owner, f.reason);
+        }
+        if (failed.length) createError = failed[0].reason ?? new Error('creating a pod failed');
+        if (failed.length < diff.create) log.info({ [kind.kind]: key, created: diff.create - failed.length }, 'created pods');
       } else if (diff.delete.length) {
         expectations.expect(key, 0, diff.delete.length);
         await Promise.all(diff.delete.map((p) => deletePod(store, namespace, p.metadata.name!)));
@@ -190,9 +216,23 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
     const now = Date.now();
     const minReady = spec.minReadySeconds ?? 0;
     const status = replicaStatus(owned, spec.template, minReady, owner.metadata.generation, now);
-    await updateStatus(key, status);
+    const conditions = replicaFailureConditions((owner.status as ReplicaSetStatus | undefined)?.conditions, createError === undefined ? undefined : errorMessage(createError), now);
+    await updateStatus(key, { ...status, conditions });
+    // Retried with back-off: a refusal (quota, LimitRange) lasts until something else changes.
+    if (createError !== undefined) throw createError;
     // A ready pod turns available minReadySeconds later without any event: look again then.
     if (minReady && (status.readyReplicas ?? 0) > (status.availableReplicas ?? 0)) return { retryAfterMs: 1000 };
+  }
+
+  /** Kubernetes' `FailedCreate` warning on the owner; repeats of one refusal add to one event's count. */
+  async function recordFailedCreate(owner: KObject, err: unknown): Promise<void> {
+    const message = `Error creating: ${errorMessage(err)}`;
+    const generated = new RegExp(`"${escapeRegExp(`${owner.metadata.name}-`.slice(0, 58))}[a-z0-9]{5}"`, 'g');
+    try {
+      await recordControllerEvent(store, { about: owner, type: 'Warning', reason: 'FailedCreate', message, component: kind.component, similarity: message.replace(generated, '""') });
+    } catch (e) {
+      log.warn({ err: e, [kind.kind]: keyOf(owner) }, 'recording a FailedCreate event failed');
+    }
   }
 
   async function stillLive(owner: KObject): Promise<boolean> {
@@ -238,6 +278,7 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
       await store.guaranteedUpdate({ resource: kind.resource, namespace, name }, (cur) => {
         const old = (cur.status ?? {}) as ReplicaSetStatus;
         const merged = { ...old, ...status };
+        if (!merged.conditions?.length) delete merged.conditions;
         if (JSON.stringify(merged) === JSON.stringify(old)) return undefined;
         return { ...cur, status: merged };
       });

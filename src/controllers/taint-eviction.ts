@@ -1,14 +1,18 @@
+import { disruptionReasons, withDisruptionTarget } from '../api/disruption.js';
+import { isApiError } from '../api/errors.js';
 import type { KObject, Node, Pod, Taint, Toleration } from '../api/types.js';
 import type { Logger } from '../log/logger.js';
 import { toleratesTaint } from '../api/tolerations.js';
 import type { Store } from '../store/store.js';
+import { recordControllerEvent } from './events.js';
 import { deletePod } from './pods.js';
 import { Controller, type Informer, keyOf, type ReconcileResult } from './runtime.js';
 
 // Kubernetes' NoExecuteTaintManager: a pod on a node with a NoExecute taint it does not tolerate
 // is deleted at once; one tolerating every such taint stays for the shortest tolerationSeconds
 // among the tolerations used, counted from the taint's timeAdded; tolerations without seconds
-// keep it for good. The deadline comes from the stored taint, so a restarted control plane
+// keep it for good. An evicted pod first gets a TaintManagerEviction event and the
+// DisruptionTarget condition. The deadline comes from the stored taint, so a restarted control plane
 // evicts at the same moment the old one would have, and a taint removed before then cancels.
 
 export type EvictionDecision = { action: 'keep' } | { action: 'evict'; reason: string } | { action: 'evictAt'; atMs: number };
@@ -74,11 +78,31 @@ export function taintEvictionController(opts: TaintEvictionOptions): Controller 
         if (d.action === 'evictAt') next = Math.min(next, d.atMs);
         if (d.action !== 'evict') continue;
         log.info({ pod: key, node: nodeName, reason: d.reason }, 'evicting a pod from a node with a NoExecute taint');
-        await deletePod(store, pod.metadata.namespace!, pod.metadata.name!);
+        await evict(pod, t);
       }
       return next === Infinity ? undefined : { retryAfterMs: Math.max(10, next - t) };
     },
   });
+
+  /** As Kubernetes' taint manager: an event on the pod, DisruptionTarget on its status, then the delete. */
+  async function evict(pod: Pod, t: number): Promise<void> {
+    const namespace = pod.metadata.namespace!;
+    const name = pod.metadata.name!;
+    try {
+      await recordControllerEvent(store, { about: pod, type: 'Normal', reason: 'TaintManagerEviction', message: `Marking for deletion Pod ${namespace}/${name}`, component: 'taint-eviction-controller' }, t);
+    } catch (e) {
+      log.warn({ err: e, pod: `${namespace}/${name}` }, 'recording a TaintManagerEviction event failed');
+    }
+    try {
+      await store.guaranteedUpdate({ resource: 'pods', namespace, name }, (cur) =>
+        cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp ? undefined : withDisruptionTarget(cur, disruptionReasons.taintManager, new Date(t)),
+      );
+    } catch (e) {
+      if (isApiError(e, 'NotFound')) return;
+      throw e;
+    }
+    await deletePod(store, namespace, name);
+  }
 
   nodes.onEvent((type, obj, old) => {
     if (type === 'DELETED') {

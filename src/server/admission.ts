@@ -1,6 +1,6 @@
 import { ApiError, errors } from '../api/errors.js';
 import { toMilli } from '../api/quantity.js';
-import type { ResourceInfo } from '../api/resources.js';
+import { groupResource, type ResourceInfo } from '../api/resources.js';
 import type { KObject, LimitRange, Pod, ResourceList, ResourceQuota, Toleration } from '../api/types.js';
 import {
   formatUsage,
@@ -246,7 +246,7 @@ export function resourceQuotaAdmission(store: Store, locks: NamespaceLocks): Adm
           if (!matchesScopes(req.info.plural, req.object, quota.spec?.scopes)) continue;
           if (req.info.kind === 'Pod') {
             const missing = missingComputeResources(req.object as Pod, names);
-            if (missing) throw errors.forbidden(req.info.plural, req.name, `failed quota: ${quota.metadata.name}: ${missing}`);
+            if (missing) throw errors.forbidden(groupResource(req.info), req.name, `failed quota: ${quota.metadata.name}: ${missing}`);
           }
           const delta = usageOf(req.info.plural, req.object, names);
           if (![...delta.values()].some((v) => v > 0)) continue;
@@ -254,7 +254,7 @@ export function resourceQuotaAdmission(store: Store, locks: NamespaceLocks): Adm
           // A quota the controller has not counted yet is counted here.
           const used = names.every((n) => recorded.has(n)) ? recorded : await measureUsage(store, req.namespace, names, quota.spec?.scopes);
           const check = checkQuota(quota.metadata.name!, hard, used, delta);
-          if (check.refusal) throw errors.forbidden(req.info.plural, req.name, check.refusal);
+          if (check.refusal) throw errors.forbidden(groupResource(req.info), req.name, check.refusal);
           charges.push({ quota, used: check.used });
         }
         if (!req.dryRun) {

@@ -6,6 +6,7 @@ import type { TLSSocket } from 'node:tls';
 import { parse as parseYaml } from 'yaml';
 import { ApiError, errors } from '../api/errors.js';
 import { EXEC_STREAM_PROTOCOL } from '../api/exec-stream.js';
+import { resourceByKind } from '../api/resources.js';
 import type { Logger } from '../log/logger.js';
 import type { ControlPlaneMetrics } from '../metrics/control-plane.js';
 import type { Store } from '../store/store.js';
@@ -213,6 +214,16 @@ export class ApiServer {
         sendJson(res, 200, await this.podExec(route.namespace, route.name, parsePodExecQuery(url.searchParams)));
         return;
       }
+      if (route.type === 'podEviction') {
+        if (method !== 'POST') {
+          req.resume();
+          throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; evict with POST of a policy/v1 Eviction`);
+        }
+        const h = isDryRun(url.searchParams) ? this.dryRunHandlers : this.handlers;
+        const options = deleteOptionsOf(evictionDeleteOptions(await readJsonOrYaml(req), route.name), url.searchParams);
+        sendJson(res, 201, await h.evictPod({ type: 'resource', info: podInfo, namespace: route.namespace, name: route.name }, user, options));
+        return;
+      }
       if (route.type === 'nodeImages') {
         if (method !== 'POST' && method !== 'GET') {
           req.resume();
@@ -273,7 +284,7 @@ export class ApiServer {
     }
   }
 
-  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' } | { type: 'nodeImages' } | { type: 'resourceMetrics' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
+  private async dispatch(route: Exclude<Route, { type: 'health' } | { type: 'podLog' } | { type: 'podExec' } | { type: 'podEviction' } | { type: 'nodeImages' } | { type: 'resourceMetrics' }>, method: string, url: URL, req: IncomingMessage, user: UserInfo): Promise<Reply> {
     if (route.type !== 'resource') {
       req.resume();
       if (method !== 'GET') throw errors.methodNotAllowed(`${method} is not supported on ${url.pathname}; discovery is read with GET`);
@@ -366,6 +377,7 @@ function resourceOf(route: Route | undefined): string {
   if (route.type === 'resource') return route.subresource ? `${route.info.plural}/${route.subresource}` : route.info.plural;
   if (route.type === 'podLog') return 'pods/log';
   if (route.type === 'podExec') return 'pods/exec';
+  if (route.type === 'podEviction') return 'pods/eviction';
   if (route.type === 'resourceMetrics') return `${route.kind}.metrics.k8s.io`;
   return '';
 }
@@ -438,6 +450,22 @@ async function readDeleteOptions(req: IncomingMessage, query: URLSearchParams): 
   const text = await readBody(req);
   const body = text.trim() === '' ? {} : parseJson(text);
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw errors.badRequest('the DELETE body must be a DeleteOptions object');
+  return deleteOptionsOf(body, query);
+}
+
+/** The deleteOptions of a policy/v1 Eviction body, which must name the pod of its path. */
+function evictionDeleteOptions(body: unknown, name: string): object {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw errors.badRequest('the eviction body must be a policy/v1 Eviction object');
+  const { metadata, deleteOptions } = body as { metadata?: { name?: unknown }; deleteOptions?: unknown };
+  if (metadata?.name !== undefined && metadata.name !== name) throw errors.badRequest(`name in URL does not match name in Eviction object: ${JSON.stringify(name)} and ${JSON.stringify(metadata.name)}`);
+  if (deleteOptions === undefined || deleteOptions === null) return {};
+  if (typeof deleteOptions !== 'object' || Array.isArray(deleteOptions)) throw errors.badRequest('Eviction.deleteOptions must be a DeleteOptions object');
+  return deleteOptions;
+}
+
+const podInfo = resourceByKind('Pod')!;
+
+function deleteOptionsOf(body: object, query: URLSearchParams): DeleteOptions {
   const { preconditions: pre, gracePeriodSeconds: bodyGrace, propagationPolicy: bodyPolicy } = body as Record<string, unknown>;
   const policy = query.get('propagationPolicy') || bodyPolicy;
   if (policy !== undefined && policy !== null && policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {

@@ -201,14 +201,20 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
     }
 
     if (opts.controllers !== false) {
-      const podInfo = resourceByKind('Pod')!;
-      const controllerUser = { name: 'system:serviceaccount:kube-system:replicaset-controller', groups: ['system:serviceaccounts'] };
+      // What a controller creates passes the admission an API create would, as the controller's service account.
+      const admitAs = (kind: string, controller: string) => {
+        const info = resourceByKind(kind)!;
+        const user = { name: `system:serviceaccount:kube-system:${controller}`, groups: ['system:serviceaccounts'] };
+        return (obj: KObject) => admission.admit({ operation: 'CREATE', info, namespace: obj.metadata.namespace!, name: obj.metadata.name!, object: obj, user });
+      };
+      const admitPodObject = admitAs('Pod', 'replicaset-controller');
       const admitPod = async (pod: KObject) => {
-        const release = await admission.admit({ operation: 'CREATE', info: podInfo, namespace: pod.metadata.namespace!, name: pod.metadata.name!, object: pod, user: controllerUser });
+        const release = await admitPodObject(pod);
         (pod.status as Record<string, unknown>).qosClass = qosClassOf(pod.spec);
         return release;
       };
-      const controllers = startControllers(store, logger('controllers'), { admitPod, quotaLocks });
+      const admitReplicaSet = admitAs('ReplicaSet', 'deployment-controller');
+      const controllers = startControllers(store, logger('controllers'), { admitPod, admitReplicaSet, quotaLocks });
       cleanups.push(() => controllers.stop());
       await controllers.ready;
     }

@@ -1,5 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { applyDefaults } from '../api/defaults.js';
+import { disruptionReasons, withDisruptionTarget } from '../api/disruption.js';
 import { errors, isApiError } from '../api/errors.js';
 import { toMilli } from '../api/quantity.js';
 import { apiVersionOf, resources, type ResourceInfo } from '../api/resources.js';
@@ -224,6 +225,34 @@ export class ResourceHandlers {
       return this.store.delete(key, { expectedResourceVersion: terminating.metadata.resourceVersion });
     }
     return this.store.delete(key, checked ? { expectedResourceVersion: current.metadata.resourceVersion } : {});
+  }
+
+  /**
+   * POST pods/NAME/eviction (policy/v1 Eviction): marks the pod DisruptionTarget, then deletes it
+   * as DELETE would with the eviction's deleteOptions. There are no PodDisruptionBudgets yet, so
+   * nothing refuses an eviction. A resourceVersion precondition is checked before the condition
+   * is written (which changes the version); the delete then checks the uid only.
+   */
+  async evictPod(route: ResourceRoute, user: UserInfo, opts: DeleteOptions = {}): Promise<KObject> {
+    const key = this.key(route, route.name!);
+    const current = await this.store.get(key);
+    if (!current) throw errors.notFound(route.info.plural, route.name!);
+    const { uid, resourceVersion } = opts.preconditions ?? {};
+    if (resourceVersion && resourceVersion !== current.metadata.resourceVersion) {
+      throw errors.conflict(route.info.plural, route.name!, `Precondition failed: ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`);
+    }
+    const pinned = uid ?? current.metadata.uid;
+    try {
+      await this.store.guaranteedUpdate(key, (cur) => {
+        if (cur.metadata.uid !== pinned) throw errors.conflict(route.info.plural, route.name!, `Precondition failed: UID in precondition: ${pinned}, UID in object meta: ${cur.metadata.uid}`);
+        return withDisruptionTarget(cur, disruptionReasons.evictionApi, new Date());
+      });
+    } catch (e) {
+      if (isApiError(e, 'NotFound')) throw errors.notFound(route.info.plural, route.name!);
+      throw e;
+    }
+    await this.delete(route, user, { ...opts, preconditions: { uid: pinned } });
+    return { apiVersion: 'v1', kind: 'Status', metadata: {}, status: 'Success', code: 201 } as unknown as KObject;
   }
 
   /** Sets a namespace's phase to Terminating (with a deletionTimestamp); with `checked`, only if it is still `current`. */

@@ -1,4 +1,5 @@
 import { errors } from '../api/errors.js';
+import { groupResource } from '../api/resources.js';
 import type { Store } from '../store/store.js';
 import type { AdmissionPlugin } from './admission.js';
 
@@ -18,7 +19,7 @@ export function namespaceLifecycle(store: Store): AdmissionPlugin {
         const ns = await store.get({ resource: 'namespaces', namespace: '', name: req.namespace });
         if (!ns) throw errors.notFound('namespaces', req.namespace);
         if ((ns.status as { phase?: string } | undefined)?.phase === 'Terminating') {
-          throw errors.forbidden(req.info.plural, req.name, `unable to create new content in namespace ${req.namespace} because it is being terminated`);
+          throw errors.forbidden(groupResource(req.info), req.name, `unable to create new content in namespace ${req.namespace} because it is being terminated`);
         }
       }
     },

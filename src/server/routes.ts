@@ -14,6 +14,8 @@ export type Route =
   | { type: 'podLog'; namespace: string; name: string }
   /** A command run in a container through the pod's node: /api/v1/namespaces/NS/pods/NAME/exec. */
   | { type: 'podExec'; namespace: string; name: string }
+  /** A policy/v1 Eviction of a pod (what `drain` uses): /api/v1/namespaces/NS/pods/NAME/eviction. */
+  | { type: 'podEviction'; namespace: string; name: string }
   /** A node's container images, loaded (POST) and listed (GET) through its agent: /api/v1/nodes/NAME/proxy/images. */
   | { type: 'nodeImages'; name: string }
   /** Resource usage read from the nodes (metrics.k8s.io/v1beta1, what metrics-server serves). */
@@ -60,6 +62,7 @@ export function matchRoute(pathname: string): Route | undefined {
     if (segs.length === 2) return { type: 'resourceList', group: '', version: 'v1' };
     if (segs.length === 7 && segs[2] === 'namespaces' && segs[4] === 'pods' && segs[6] === 'log') return { type: 'podLog', namespace: segs[3], name: segs[5] };
     if (segs.length === 7 && segs[2] === 'namespaces' && segs[4] === 'pods' && segs[6] === 'exec') return { type: 'podExec', namespace: segs[3], name: segs[5] };
+    if (segs.length === 7 && segs[2] === 'namespaces' && segs[4] === 'pods' && segs[6] === 'eviction') return { type: 'podEviction', namespace: segs[3], name: segs[5] };
     if (segs.length === 6 && segs[2] === 'nodes' && segs[4] === 'proxy' && segs[5] === 'images') return { type: 'nodeImages', name: segs[3] };
     return matchResource('', segs.slice(2));
   }

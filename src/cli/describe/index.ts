@@ -12,6 +12,7 @@ import { writeEvents } from './common.js';
 import { describeEvent, describeGeneric } from './generic.js';
 import { describeNode, describeNamespace } from './node.js';
 import { describePod } from './pod.js';
+import { describeLimitRange, describeResourceQuota } from './quota.js';
 import { describeDeployment, describeReplicaSet } from './workloads.js';
 
 // `ctl describe`: fetch what each describer needs besides the object (its events, the replica
@@ -33,6 +34,9 @@ export async function eventsFor(client: RestClient, obj: KObject): Promise<Event
 }
 
 const ownedBy = (owner: KObject) => (o: KObject) => o.metadata.ownerReferences?.some((r) => r.uid === owner.metadata.uid) ?? false;
+
+/** Kinds whose kubectl describers print no Events section. */
+const withoutEvents = new Set(['Event', 'ResourceQuota', 'LimitRange']);
 
 /** The full describe text of one object. */
 export async function describeObject(client: RestClient, obj: KObject, opts: { showEvents: boolean; now?: number }): Promise<string> {
@@ -73,13 +77,19 @@ export async function describeObject(client: RestClient, obj: KObject, opts: { s
       describeNamespace(w, obj as Namespace, quotas.items as ResourceQuota[], limits.items as LimitRange[]);
       break;
     }
+    case 'ResourceQuota':
+      describeResourceQuota(w, obj as ResourceQuota);
+      break;
+    case 'LimitRange':
+      describeLimitRange(w, obj as LimitRange);
+      break;
     case 'Event':
       describeEvent(w, obj as Event);
       break;
     default:
       describeGeneric(w, obj);
   }
-  if (opts.showEvents && obj.kind !== 'Event') writeEvents(w, await eventsFor(client, obj), now);
+  if (opts.showEvents && !withoutEvents.has(obj.kind)) writeEvents(w, await eventsFor(client, obj), now);
   return w.toString();
 }
 

@@ -3,6 +3,7 @@ import type { Container, LimitRange, Namespace, Node, Pod, ResourceQuota } from 
 import { age } from '../printers/age.js';
 import type { DescribeWriter } from '../printers/describe-writer.js';
 import { rfc1123z, writeAnnotations, writeLabels } from './common.js';
+import { writeLimitRangeHeader, writeLimitRangeItems, writeQuotaUsage } from './quota.js';
 
 // describe for nodes (with the pods on them and what they request) and namespaces (with their
 // quotas and limit ranges).
@@ -139,23 +140,14 @@ export function describeNamespace(w: DescribeWriter, ns: Namespace, quotas: Reso
   for (const q of quotas) {
     w.line(0, 'Resource Quotas');
     w.field(1, 'Name', q.metadata.name);
-    w.line(1, 'Resource\tUsed\tHard');
-    w.line(1, '--------\t---\t---');
-    const hard = q.status?.hard ?? q.spec?.hard ?? {};
-    for (const k of Object.keys(hard).sort()) w.line(1, `${k}\t${q.status?.used?.[k] ?? '0'}\t${hard[k]}`);
+    // kubectl's namespace describer rules these columns with three dashes, its quota describer with four.
+    writeQuotaUsage(w, 1, q, '---');
   }
   w.line(0, '');
   if (limits.length === 0) w.line(0, 'No LimitRange resource.');
   for (const l of limits) {
     w.line(0, 'Resource Limits');
-    w.line(1, 'Type\tResource\tMin\tMax\tDefault Request\tDefault Limit\tMax Limit/Request Ratio');
-    w.line(1, '----\t--------\t---\t---\t---------------\t-------------\t-----------------------');
-    for (const item of l.spec?.limits ?? []) {
-      const names = new Set([item.min, item.max, item.default, item.defaultRequest, item.maxLimitRequestRatio].flatMap((x) => Object.keys(x ?? {})));
-      for (const r of [...names].sort()) {
-        const v = (x: Record<string, string | number> | undefined) => (x?.[r] !== undefined ? String(x[r]) : '-');
-        w.line(1, `${item.type}\t${r}\t${v(item.min)}\t${v(item.max)}\t${v(item.defaultRequest)}\t${v(item.default)}\t${v(item.maxLimitRequestRatio)}`);
-      }
-    }
+    writeLimitRangeHeader(w, 1);
+    writeLimitRangeItems(w, 1, l.spec?.limits ?? []);
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, test } from 'node:test';
 import { pino } from 'pino';
-import type { KObject, Pod, Taint, Toleration } from '../../../src/api/types.js';
+import type { Event, KObject, Pod, Taint, Toleration } from '../../../src/api/types.js';
 import { startControllers } from '../../../src/controllers/index.js';
 import { eventually, startHarness, type Harness } from './harness.js';
 
@@ -57,6 +57,24 @@ test('untolerated goes at once, tolerationSeconds at the deadline, no seconds ne
   await new Promise((r) => setTimeout(r, 1_000));
   assert.ok(!(await deleting('forever')), 'a toleration without seconds keeps the pod');
   assert.ok(!(await deleting('elsewhere')), 'a pod on an untainted node is left alone');
+});
+
+test('an evicted pod gets DisruptionTarget and a TaintManagerEviction event before it is deleted, as in Kubernetes', t, async () => {
+  await pod('victim', 'lost');
+  await node('lost', [unreachable(Date.now())]);
+  await eventually('the pod marked for deletion', () => deleting('victim'));
+  const evicted = await get('victim');
+  const condition = evicted?.status?.conditions?.find((c) => c.type === 'DisruptionTarget');
+  assert.equal(condition?.status, 'True', 'the evicted pod should carry DisruptionTarget=True');
+  assert.equal(condition?.reason, 'DeletionByTaintManager', 'the condition reason should name the taint manager');
+  assert.equal(condition?.message, 'Taint manager: deleting due to NoExecute taint', 'the condition message should be Kubernetes’');
+  assert.ok(condition?.lastTransitionTime, 'the condition should have a transition time');
+  const events = ((await h.store.list('events', { namespace: 'default' })).items as Event[]).filter((e) => e.involvedObject.uid === evicted?.metadata.uid);
+  assert.equal(events.length, 1, `one event should be recorded on the pod, got ${JSON.stringify(events.map((e) => e.reason))}`);
+  assert.equal(events[0].reason, 'TaintManagerEviction', 'the event reason should be TaintManagerEviction');
+  assert.equal(events[0].type, 'Normal', 'the event should be Normal, as Kubernetes records it');
+  assert.equal(events[0].message, 'Marking for deletion Pod default/victim', 'the event message should name the pod');
+  assert.equal(events[0].involvedObject.kind, 'Pod', 'the event should be about the pod');
 });
 
 test('a taint removed before the deadline cancels the eviction', t, async () => {

@@ -27,7 +27,8 @@ export class TestServer {
     readonly dir: string,
   ) {}
 
-  static async start(): Promise<TestServer> {
+  /** `controllers: true` runs the controllers too, for tests of what they do through admission. */
+  static async start(opts: { controllers?: boolean } = {}): Promise<TestServer> {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-api-'));
     try {
       const cp = await startControlPlane({
@@ -37,7 +38,7 @@ export class TestServer {
         natsPort: await freePort(),
         nodeMonitorGracePeriodMs: 15_000,
         scheduler: false,
-        controllers: false,
+        controllers: opts.controllers ?? false,
         log: pino({ level: 'silent' }),
       });
       return new TestServer(cp, dir);

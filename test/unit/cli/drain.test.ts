@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pod } from '../../../src/api/types.js';
-import { planDrain } from '../../../src/cli/drain.js';
+import { planDrain, runDrain } from '../../../src/cli/drain.js';
+import type { RestClient } from '../../../src/cli/rest-client.js';
 
 const quick = { timeout: 5_000 };
 
@@ -46,4 +47,26 @@ test('with the flags they become warnings; DaemonSet and mirror pods are left al
     'deleting Pods that declare no controller: default/bare',
     'deleting Pods with local storage: default/cache',
   ]);
+});
+
+test('drain evicts through the Eviction API with the grace period asked for, then waits for the pods to go', quick, async () => {
+  let onNode: Pod[] = [pod('web', { owner: 'ReplicaSet' })];
+  const evictions: { namespace: string; name: string; grace?: number }[] = [];
+  const client = {
+    get: async () => ({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {} }),
+    patch: async () => ({}),
+    list: async () => ({ items: onNode }),
+    evict: async (namespace: string, name: string, opts: { gracePeriodSeconds?: number }) => {
+      evictions.push({ namespace, name, grace: opts.gracePeriodSeconds });
+      onNode = [];
+      return { kind: 'Status', status: 'Success' };
+    },
+    delete: async () => assert.fail('drain should evict, not delete'),
+  } as unknown as RestClient;
+  let out = '';
+  const io = { out: (s: string) => (out += s), err: () => undefined } as never;
+  const code = await runDrain(client, io, 'n1', { ...none, gracePeriodSeconds: 5, timeoutMs: 5_000, pollMs: 10 });
+  assert.equal(code, 0, 'drain should succeed');
+  assert.deepEqual(evictions, [{ namespace: 'default', name: 'web', grace: 5 }], 'the pod should be evicted once with the given grace period');
+  assert.match(out, /evicting pod default\/web\npod\/web evicted\nnode\/n1 drained\n$/, 'drain should report as kubectl does');
 });

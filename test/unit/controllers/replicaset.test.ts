@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pod } from '../../../src/api/types.js';
-import { replicaDiff, replicaStatus } from '../../../src/controllers/replicaset.js';
+import { replicaDiff, replicaFailureConditions, replicaStatus } from '../../../src/controllers/replicaset.js';
 
 const t = { timeout: 5_000 };
 
@@ -43,4 +43,18 @@ test('status counts active, fully labeled, ready and available pods', t, () => {
   const now = Date.parse('2026-01-01T00:00:05Z');
   assert.deepEqual(replicaStatus(pods, template, 0, 2, now), { replicas: 3, fullyLabeledReplicas: 1, readyReplicas: 2, availableReplicas: 2, observedGeneration: 2 });
   assert.equal(replicaStatus(pods, template, 10, 2, now).availableReplicas, 0, 'ready for 5s is not available with minReadySeconds 10');
+});
+
+test('ReplicaFailure is set while creates fail, keeps its transition time, and goes once they succeed', t, () => {
+  const first = replicaFailureConditions(undefined, 'pods "web-abcde" is forbidden: exceeded quota: compute', Date.parse('2026-01-01T00:00:00Z'));
+  assert.deepEqual(
+    first,
+    [{ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "web-abcde" is forbidden: exceeded quota: compute', lastTransitionTime: '2026-01-01T00:00:00Z' }],
+    'a failed create should set ReplicaFailure with reason FailedCreate',
+  );
+  const again = replicaFailureConditions(first, 'pods "web-fghij" is forbidden: exceeded quota: compute', Date.parse('2026-01-01T00:05:00Z'));
+  assert.equal(again[0].lastTransitionTime, '2026-01-01T00:00:00Z', 'a continuing failure should keep the first transition time');
+  assert.match(again[0].message ?? '', /web-fghij/, 'the message should be the latest failure');
+  const other = { type: 'Other', status: 'True' as const };
+  assert.deepEqual(replicaFailureConditions([other, ...again], undefined, Date.now()), [other], 'a successful sync should remove only ReplicaFailure');
 });

@@ -66,6 +66,11 @@ test('a pod log route names the namespace and pod', { timeout: 2_000 }, () => {
   assert.deepEqual(matchRoute('/api/v1/namespaces/default/pods/web/log'), { type: 'podLog', namespace: 'default', name: 'web' });
 });
 
+test('a pod eviction route names the namespace and pod; other kinds have none', { timeout: 2_000 }, () => {
+  assert.deepEqual(matchRoute('/api/v1/namespaces/default/pods/web/eviction'), { type: 'podEviction', namespace: 'default', name: 'web' }, 'pods/NAME/eviction');
+  assert.equal(matchRoute('/api/v1/namespaces/default/services/web/eviction'), undefined, 'only pods are evicted');
+});
+
 test("a node's images route names the node; other proxy paths are not served", { timeout: 2_000 }, () => {
   assert.deepEqual(matchRoute('/api/v1/nodes/edge-1/proxy/images'), { type: 'nodeImages', name: 'edge-1' }, 'nodes/NAME/proxy/images');
   assert.equal(matchRoute('/api/v1/nodes/edge-1/proxy/metrics'), undefined, 'only images are proxied');
