@@ -1,10 +1,13 @@
 // Whole-cluster scheduling benchmark: a real `ctl server` process (HTTPS API, level store,
 // scheduler, controllers, its nats-server) and N simulated nodes in this process that join
 // through the real NATS path, renew leases and report their pods Running. M pods are created
-// through the API; a watch sees each pod appear and get its node. Prints pods bound per second,
-// creation-to-binding latency (p50, p99), time to Running, and the control plane's RSS.
+// through the API (`--via api`, `--concurrency` requests in flight) or by Deployments of up to
+// 1,000 replicas each (`--via deployment`: the controllers create the pods, so the scheduler, not
+// the API client, sets the pace); a watch sees each pod appear and get its node. Prints pods bound
+// per second, creation-to-binding latency (p50, p99), time to Running, the control plane's RSS
+// and the CPU time of each process.
 // Build first (npm run build). Run: node --import tsx scripts/bench/cluster.ts [--nodes 1000] [--pods 30000]
-// [--concurrency 100] [--cpu-prof DIR] (the control plane writes a V8 CPU profile there on exit)
+// [--via api|deployment] [--concurrency 100] [--cpu-prof DIR] (the control plane writes a V8 CPU profile there on exit)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +31,9 @@ function flag(name: string, fallback: number): number {
 const nodeCount = flag('nodes', 1000);
 const podCount = flag('pods', 30_000);
 const inFlight = flag('concurrency', 100);
+const viaIndex = process.argv.indexOf('--via');
+const via = viaIndex >= 0 ? process.argv[viaIndex + 1] : 'api';
+if (via !== 'api' && via !== 'deployment') throw new Error(`--via must be api or deployment, not ${via}`);
 const profIndex = process.argv.indexOf('--cpu-prof');
 const profDir = profIndex >= 0 ? resolve(process.argv[profIndex + 1]) : undefined;
 const repo = resolve(fileURLToPath(import.meta.url), '../../..');
@@ -52,6 +58,12 @@ function freePort(): Promise<number> {
 function rssMiB(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** User plus system CPU seconds a process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 function childPids(pid: number): number[] {
@@ -166,37 +178,57 @@ try {
     }
   })();
 
-  const pod = (i: number): KObject => ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name: `p-${i}`, labels: { app: `app-${i % 100}` } },
-    spec: { containers: [{ name: 'c', image: 'docker.io/library/busybox:1.36', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] },
+  const podSpec = { containers: [{ name: 'c', image: 'docker.io/library/busybox:1.36', resources: { requests: { cpu: '10m', memory: '16Mi' } } }] };
+  const pod = (i: number): KObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `p-${i}`, labels: { app: `app-${i % 100}` } }, spec: podSpec });
+  const perDeployment = 1000;
+  const deployment = (i: number): KObject => ({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: `d-${i}` },
+    spec: {
+      replicas: Math.min(perDeployment, podCount - i * perDeployment),
+      selector: { matchLabels: { app: `d-${i}` } },
+      template: { metadata: { labels: { app: `d-${i}` } }, spec: podSpec },
+    },
   });
+  const natsPids = childPids(server.pid!);
+  const cpuBefore = { server: cpuSeconds(server.pid!), nats: natsPids.map(cpuSeconds), bench: process.cpuUsage() };
   firstCreate = performance.now();
   let next = 0;
-  await Promise.all(
-    Array.from({ length: inFlight }, async () => {
-      while (next < podCount) await client.create(podInfo, 'default', pod(next++));
-    }),
-  );
+  if (via === 'api') {
+    await Promise.all(
+      Array.from({ length: inFlight }, async () => {
+        while (next < podCount) await client.create(podInfo, 'default', pod(next++));
+      }),
+    );
+  } else {
+    const deployments = resourceByKind('Deployment')!;
+    for (let i = 0; i * perDeployment < podCount; i++) await client.create(deployments, 'default', deployment(i));
+    await new Promise<void>((r) => {
+      const t = setInterval(() => seen.size >= podCount && (clearInterval(t), r()), 50);
+    });
+  }
   const createdMs = performance.now() - firstCreate;
   const rssCreated = rssMiB(server.pid!);
   await Promise.race([done, sleep(600_000)]);
   const runningMs = performance.now() - firstCreate;
   const rssEnd = rssMiB(server.pid!);
-  const natsRss = childPids(server.pid!).map(rssMiB).filter(Number.isFinite);
+  const natsRss = natsPids.map(rssMiB).filter(Number.isFinite);
+  const benchCpu = process.cpuUsage(cpuBefore.bench);
+  const cpu = { server: cpuSeconds(server.pid!) - cpuBefore.server, nats: natsPids.map((pid, i) => cpuSeconds(pid) - cpuBefore.nats[i]), bench: (benchCpu.user + benchCpu.system) / 1e6 };
   ac.abort();
   await watching;
 
   const latencies = [...seen.values()].filter((s) => s.bound !== undefined).map((s) => s.bound! - s.added);
   const toRunning = [...seen.values()].filter((s) => s.running !== undefined).map((s) => s.running! - s.added);
-  console.log(`nodes ${nodeCount} (simulated, joined through NATS), pods ${podCount}, ${inFlight} creates in flight`);
+  console.log(`nodes ${nodeCount} (simulated, joined through NATS), pods ${podCount}, ${via === 'api' ? `created through the API, ${inFlight} in flight` : `created by ${Math.ceil(podCount / perDeployment)} Deployments`}`);
   console.log(`join: ${(joinMs / 1000).toFixed(1)} s until all ${nodeCount} nodes Ready`);
-  console.log(`create: ${(createdMs / 1000).toFixed(1)} s through the API (${fmt(podCount / (createdMs / 1000))} pods/s)`);
+  console.log(`create: ${(createdMs / 1000).toFixed(1)} s until every pod existed (${fmt(podCount / (createdMs / 1000))} pods/s)`);
   console.log(`bound: ${bound}/${podCount}; ${fmt(bound / ((lastBound - firstCreate) / 1000))} pods/s from the first create to the last binding`);
   console.log(`creation→binding: p50 ${fmt(percentile(latencies, 50))} ms, p99 ${fmt(percentile(latencies, 99))} ms`);
   console.log(`creation→Running (reported by the simulated nodes): p50 ${fmt(percentile(toRunning, 50))} ms, p99 ${fmt(percentile(toRunning, 99))} ms; all ${running} Running after ${(runningMs / 1000).toFixed(1)} s`);
   if (watchRestarts) console.log(`(the benchmark's pod watch was resumed ${watchRestarts} times; times seen after a resume are late)`);
+  console.log(`CPU from the first create to the end: control plane ${cpu.server.toFixed(1)} s, nats-server ${cpu.nats.map((c) => `${c.toFixed(1)} s`).join(', ')}, this process (API client, watch, simulated nodes) ${cpu.bench.toFixed(1)} s`);
   console.log(`control plane RSS: ${fmt(rssIdle)} MiB idle, ${fmt(rssNodes)} MiB with nodes, ${fmt(rssCreated)} MiB after creates, ${fmt(rssEnd)} MiB at the end; nats-server ${natsRss.map((r) => `${fmt(r)} MiB`).join(', ')}`);
   client.close();
 } catch (e) {

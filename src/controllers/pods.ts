@@ -10,6 +10,13 @@ import type { Store } from '../store/store.js';
 
 export const controllerRefOf = (obj: KObject): OwnerReference | undefined => obj.metadata.ownerReferences?.find((r) => r.controller);
 
+/** Informer index: objects by their controller's uid; those without a controller by `orphansIn(namespace)`. */
+export const byController = { name: 'controller', fn: (obj: KObject): string[] => [controllerRefOf(obj)?.uid ?? orphansIn(obj.metadata.namespace ?? '')] };
+
+export function orphansIn(namespace: string): string {
+  return `orphan:${namespace}`;
+}
+
 /** A pod that counts toward replicas: not being deleted and not finished. */
 export const isActivePod = (p: Pod): boolean => !p.metadata.deletionTimestamp && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed';
 

@@ -4,7 +4,7 @@ import type { KObject, OwnerReference, Pod, PodTemplateSpec, ReplicaSetStatus } 
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { recordControllerEvent } from './events.js';
-import { createPodFromTemplate, controllerRefOf, deletePod, isActivePod, isPodAvailable, isPodReady, type PodAdmission } from './pods.js';
+import { byController, createPodFromTemplate, controllerRefOf, orphansIn, deletePod, isActivePod, isPodAvailable, isPodReady, type PodAdmission } from './pods.js';
 import { Controller, Informer, keyOf, splitKey, type ReconcileResult } from './runtime.js';
 
 // The ReplicaSet controller (and, with its equality selector, the ReplicationController one):
@@ -140,6 +140,7 @@ export interface ReplicaControllerOptions {
 export function replicaController(opts: ReplicaControllerOptions): Controller {
   const { store, log, owners, pods, kind } = opts;
   const expectations = new Expectations();
+  pods.addIndex(byController.name, byController.fn);
   const controller = new Controller({ name: kind.resource, log, reconcile, resyncMs: opts.resyncMs ?? 30_000, resyncKeys: () => owners.list().map(keyOf) });
 
   owners.onEvent((type, obj) => {
@@ -181,7 +182,8 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
     let canAdopt: boolean | undefined;
     // The cache may not show yet that the owner is being deleted with its pods orphaned: ask the store, once.
     const mayAdopt = async () => (canAdopt ??= await stillLive(owner));
-    for (const obj of pods.list(namespace)) {
+    const candidates = [...pods.byIndex(byController.name, ref.uid).filter((p) => (p.metadata.namespace ?? '') === namespace), ...pods.byIndex(byController.name, orphansIn(namespace))];
+    for (const obj of candidates) {
       const pod = obj as Pod;
       const cref = controllerRefOf(pod);
       if (cref?.uid === ref.uid) {

@@ -17,9 +17,21 @@ export function splitKey(key: string): { namespace: string; name: string } {
 
 export type InformerHandler = (type: StoreEvent['type'] | 'SYNC', obj: KObject, old: KObject | undefined) => void;
 
-/** A cache of one resource kept by list + watch; cached objects are frozen and shared. */
+/** The values an object is filed under in one index (client-go's IndexFunc). */
+export type IndexFunc = (obj: KObject) => string[];
+
+const namespaceIndex = 'namespace';
+
+/**
+ * A cache of one resource kept by list + watch; cached objects are frozen and shared. Indexes
+ * let a controller read the few objects it needs (one namespace, one owner's pods) without
+ * scanning every object on each reconcile.
+ */
 export class Informer {
   private readonly cache = new Map<string, KObject>();
+  private readonly indexers = new Map<string, IndexFunc>([[namespaceIndex, (o) => [o.metadata.namespace ?? '']]]);
+  /** index name → value → keys. */
+  private readonly indices = new Map<string, Map<string, Set<string>>>([[namespaceIndex, new Map()]]);
   private readonly handlers: InformerHandler[] = [];
   private watch: Watch | undefined;
   private stopped = false;
@@ -42,8 +54,52 @@ export class Informer {
   }
 
   list(namespace?: string): KObject[] {
-    const all = [...this.cache.values()];
-    return namespace === undefined ? all : all.filter((o) => (o.metadata.namespace ?? '') === namespace);
+    return namespace === undefined ? [...this.cache.values()] : this.byIndex(namespaceIndex, namespace);
+  }
+
+  /** Adds an index; adding one of the same name again keeps the first (controllers share informers). */
+  addIndex(name: string, fn: IndexFunc): void {
+    if (this.indexers.has(name)) return;
+    this.indexers.set(name, fn);
+    this.indices.set(name, new Map());
+    for (const [k, obj] of this.cache) this.file(name, fn, k, obj);
+  }
+
+  /** The cached objects filed under `value` in the index `name`. */
+  byIndex(name: string, value: string): KObject[] {
+    const keys = this.indices.get(name)?.get(value);
+    return keys ? [...keys].map((k) => this.cache.get(k)!) : [];
+  }
+
+  private file(name: string, fn: IndexFunc, key: string, obj: KObject): void {
+    const index = this.indices.get(name)!;
+    for (const v of fn(obj)) {
+      let keys = index.get(v);
+      if (!keys) index.set(v, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  private put(key: string, obj: KObject): KObject | undefined {
+    const old = this.remove(key);
+    this.cache.set(key, obj);
+    for (const [name, fn] of this.indexers) this.file(name, fn, key, obj);
+    return old;
+  }
+
+  private remove(key: string): KObject | undefined {
+    const old = this.cache.get(key);
+    if (!old) return undefined;
+    this.cache.delete(key);
+    for (const [name, fn] of this.indexers) {
+      const index = this.indices.get(name)!;
+      for (const v of fn(old)) {
+        const keys = index.get(v);
+        keys?.delete(key);
+        if (keys?.size === 0) index.delete(v);
+      }
+    }
+    return old;
   }
 
   start(): void {
@@ -67,15 +123,14 @@ export class Informer {
     for (const obj of items) {
       const k = keyOf(obj);
       seen.add(k);
-      const old = this.cache.get(k);
-      this.cache.set(k, obj);
+      const old = this.put(k, obj);
       if (!old) this.emit('ADDED', obj, undefined);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('MODIFIED', obj, old);
       else this.emit('SYNC', obj, old);
     }
     for (const [k, old] of this.cache) {
       if (!seen.has(k)) {
-        this.cache.delete(k);
+        this.remove(k);
         this.emit('DELETED', old, old);
       }
     }
@@ -96,9 +151,7 @@ export class Informer {
         for await (const e of watch) {
           revision = e.revision;
           const k = keyOf(e.object);
-          const old = this.cache.get(k);
-          if (e.type === 'DELETED') this.cache.delete(k);
-          else this.cache.set(k, e.object);
+          const old = e.type === 'DELETED' ? this.remove(k) : this.put(k, e.object);
           this.emit(e.type, e.object, old);
         }
         // Ended: closed by stop, or cut off for falling behind; list again so nothing is missed.

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import type { KObject } from '../../../src/api/types.js';
+import { byController, orphansIn } from '../../../src/controllers/pods.js';
 import { Controller, Informer, splitKey } from '../../../src/controllers/runtime.js';
 import type { Store } from '../../../src/store/store.js';
+import { MemoryStore } from '../../integration/bus/memory-store.js';
 
 const log = pino({ level: 'silent' });
 const t = { timeout: 5_000 };
@@ -77,5 +79,42 @@ test('an informer lists again when its watch ends, reporting what changed meanwh
   assert.deepEqual(events, ['ADDED a', 'ADDED b', 'MODIFIED b', 'ADDED c', 'DELETED a']);
   assert.deepEqual(inf.list().map((o) => o.metadata.name).sort(), ['b', 'c']);
   closeLast?.();
+  await inf.stop();
+});
+
+test('informer indexes follow objects as they are added, change what they are filed under, and go', t, async () => {
+  const store = new MemoryStore();
+  const pod = (name: string, namespace: string, owner?: string): KObject => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace, ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner, uid: `uid-${owner}`, controller: true }] } : {}) },
+  });
+  await store.create('pods', pod('before-start', 'a', 'rs1'));
+  const inf = new Informer(store, 'pods', log);
+  inf.addIndex(byController.name, byController.fn);
+  inf.addIndex(byController.name, () => ['ignored']);
+  inf.start();
+  await inf.ready;
+  const names = (value: string) => inf.byIndex(byController.name, value).map((o) => o.metadata.name).sort();
+  const settle = async (what: string, check: () => boolean) => {
+    for (let i = 0; i < 100 && !check(); i++) await sleep(10);
+    assert.ok(check(), what);
+  };
+  assert.deepEqual(names('uid-rs1'), ['before-start'], 'filed from the first list');
+
+  await store.create('pods', pod('orphan', 'a'));
+  await store.create('pods', pod('other-ns', 'b'));
+  await settle('the new pods are indexed', () => names(orphansIn('b')).length === 1);
+  assert.deepEqual(names(orphansIn('a')), ['orphan'], 'orphans of namespace a');
+  assert.deepEqual(inf.list('b').map((o) => o.metadata.name), ['other-ns'], 'list by namespace');
+
+  await store.guaranteedUpdate({ resource: 'pods', namespace: 'a', name: 'orphan' }, (o) => ({ ...o, metadata: { ...o.metadata, ownerReferences: pod('x', 'a', 'rs1').metadata.ownerReferences } }));
+  await settle('the adopted pod moves', () => names('uid-rs1').length === 2);
+  assert.deepEqual(names(orphansIn('a')), [], 'no longer an orphan');
+
+  await store.delete({ resource: 'pods', namespace: 'a', name: 'before-start' });
+  await settle('the deleted pod leaves its index', () => names('uid-rs1').length === 1);
+  assert.deepEqual(names('uid-rs1'), ['orphan'], 'only the adopted pod is left');
+  assert.deepEqual(names('ignored'), [], 'a second index of the same name is not added');
   await inf.stop();
 });
