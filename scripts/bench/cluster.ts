@@ -1,6 +1,6 @@
 // Whole-cluster scheduling benchmark: a real `ctl server` process (HTTPS API, level store,
-// scheduler, controllers, its nats-server) and N simulated nodes in this process that join
-// through the real NATS path, renew leases and report their pods Running. M pods are created
+// scheduler, controllers, its nats-server) and N simulated nodes (`ctl join --simulate N`, its
+// own process) that join through the real NATS path, renew leases and report their pods Running. M pods are created
 // through the API (`--via api`, `--concurrency` requests in flight) or by Deployments of up to
 // 1,000 replicas each (`--via deployment`: the controllers create the pods, so the scheduler, not
 // the API client, sets the pace); a watch sees each pod appear and get its node. Prints pods bound
@@ -16,8 +16,6 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
-import { SimulatedNodes } from '../../src/agent/simulated-nodes.js';
 import { resourceByKind } from '../../src/api/resources.js';
 import type { KObject, Node, Pod } from '../../src/api/types.js';
 import { loadClientConfig } from '../../src/cli/config.js';
@@ -85,7 +83,8 @@ const server = spawn(
 );
 let serverErr = '';
 server.stderr.on('data', (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-8000)));
-const simulated: { nodes?: SimulatedNodes } = {};
+let simulated: ReturnType<typeof spawn> | undefined;
+let simulatedErr = '';
 
 try {
   const kubeconfig = join(dir, 'server', 'admin.kubeconfig');
@@ -100,22 +99,15 @@ try {
 
   // Nodes.
   const t0 = performance.now();
-  const nodes = new SimulatedNodes({
-    server: url,
-    token,
-    caCertHash: caHash,
-    count: nodeCount,
-    namePrefix: 'sim',
-    dataDir: join(dir, 'nodes'),
-    version: 'v0.0.0-bench',
-    log: pino({ level: 'warn' }),
-    concurrency: 25,
-    heartbeatIntervalMs: 10_000,
-  });
-  simulated.nodes = nodes;
-  await nodes.start();
+  simulated = spawn(
+    process.execPath,
+    [ctl, 'join', url, '--token', token, '--discovery-token-ca-cert-hash', caHash, '--node-name', 'sim', '--data-dir', join(dir, 'nodes'), '--simulate', String(nodeCount), '--node-status-update-frequency', '10s'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' } },
+  );
+  simulated.stderr!.on('data', (d: Buffer) => (simulatedErr = (simulatedErr + d.toString()).slice(-8000)));
   const nodeInfo = resourceByKind('Node')!;
   for (;;) {
+    if (simulated.exitCode !== null) throw new Error(`ctl join --simulate exited:\n${simulatedErr}`);
     const ready = (await client.list(nodeInfo)).items.filter((n) => (n as Node).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
     if (ready === nodeCount) break;
     await sleep(500);
@@ -192,7 +184,7 @@ try {
     },
   });
   const natsPids = childPids(server.pid!);
-  const cpuBefore = { server: cpuSeconds(server.pid!), nats: natsPids.map(cpuSeconds), bench: process.cpuUsage() };
+  const cpuBefore = { server: cpuSeconds(server.pid!), nats: natsPids.map(cpuSeconds), nodes: cpuSeconds(simulated.pid!), bench: process.cpuUsage() };
   firstCreate = performance.now();
   let next = 0;
   if (via === 'api') {
@@ -215,7 +207,7 @@ try {
   const rssEnd = rssMiB(server.pid!);
   const natsRss = natsPids.map(rssMiB).filter(Number.isFinite);
   const benchCpu = process.cpuUsage(cpuBefore.bench);
-  const cpu = { server: cpuSeconds(server.pid!) - cpuBefore.server, nats: natsPids.map((pid, i) => cpuSeconds(pid) - cpuBefore.nats[i]), bench: (benchCpu.user + benchCpu.system) / 1e6 };
+  const cpu = { server: cpuSeconds(server.pid!) - cpuBefore.server, nats: natsPids.map((pid, i) => cpuSeconds(pid) - cpuBefore.nats[i]), nodes: cpuSeconds(simulated.pid!) - cpuBefore.nodes, bench: (benchCpu.user + benchCpu.system) / 1e6 };
   ac.abort();
   await watching;
 
@@ -228,14 +220,17 @@ try {
   console.log(`creation→binding: p50 ${fmt(percentile(latencies, 50))} ms, p99 ${fmt(percentile(latencies, 99))} ms`);
   console.log(`creation→Running (reported by the simulated nodes): p50 ${fmt(percentile(toRunning, 50))} ms, p99 ${fmt(percentile(toRunning, 99))} ms; all ${running} Running after ${(runningMs / 1000).toFixed(1)} s`);
   if (watchRestarts) console.log(`(the benchmark's pod watch was resumed ${watchRestarts} times; times seen after a resume are late)`);
-  console.log(`CPU from the first create to the end: control plane ${cpu.server.toFixed(1)} s, nats-server ${cpu.nats.map((c) => `${c.toFixed(1)} s`).join(', ')}, this process (API client, watch, simulated nodes) ${cpu.bench.toFixed(1)} s`);
+  console.log(`CPU from the first create to the end: control plane ${cpu.server.toFixed(1)} s, nats-server ${cpu.nats.map((c) => `${c.toFixed(1)} s`).join(', ')}, simulated nodes ${cpu.nodes.toFixed(1)} s, this process (API client, watch) ${cpu.bench.toFixed(1)} s`);
   console.log(`control plane RSS: ${fmt(rssIdle)} MiB idle, ${fmt(rssNodes)} MiB with nodes, ${fmt(rssCreated)} MiB after creates, ${fmt(rssEnd)} MiB at the end; nats-server ${natsRss.map((r) => `${fmt(r)} MiB`).join(', ')}`);
   client.close();
 } catch (e) {
   console.error(`control plane output:\n${serverErr}`);
   throw e;
 } finally {
-  await simulated.nodes?.stop();
+  if (simulated && simulated.exitCode === null) {
+    simulated.kill('SIGTERM');
+    await new Promise((r) => simulated!.once('exit', r));
+  }
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
   await rm(dir, { recursive: true, force: true });

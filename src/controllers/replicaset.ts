@@ -100,6 +100,31 @@ interface ReplicatedKind {
   selectorOf(obj: KObject): Selector;
 }
 
+/**
+ * Pods one sync creates or deletes at most (Kubernetes' burstReplicas); the rest follow in the
+ * next syncs, so scaling to thousands does not put thousands of writes in front of every watcher at once.
+ */
+export const burstReplicas = 500;
+
+/**
+ * Kubernetes' slowStartBatch: calls `fn` `count` times in batches of 1, 2, 4, … and stops after
+ * a batch with a failure, so a create that is refused (a quota) is tried a few times, not hundreds.
+ */
+export async function slowStartBatch(count: number, fn: () => Promise<unknown>): Promise<{ succeeded: number; errors: unknown[]; skipped: number }> {
+  let succeeded = 0;
+  const errors: unknown[] = [];
+  let remaining = count;
+  for (let batch = 1; remaining > 0 && !errors.length; batch *= 2) {
+    const size = Math.min(batch, remaining);
+    remaining -= size;
+    for (const r of await Promise.allSettled(Array.from({ length: size }, fn))) {
+      if (r.status === 'fulfilled') succeeded++;
+      else errors.push(r.reason);
+    }
+  }
+  return { succeeded, errors, skipped: remaining };
+}
+
 export const replicaSetKind: ReplicatedKind = {
   kind: 'ReplicaSet',
   component: 'replicaset-controller',
@@ -199,19 +224,22 @@ export function replicaController(opts: ReplicaControllerOptions): Controller {
     if (expectations.satisfied(key)) {
       const diff = replicaDiff(spec.replicas ?? 1, owned.filter(isActivePod));
       if (diff.create && spec.template && (await namespaceAcceptsContent(namespace))) {
-        expectations.expect(key, diff.create, 0);
-        const results = await Promise.allSettled(Array.from({ length: diff.create }, () => createPodFromTemplate(store, spec.template!, namespace, ref, opts.admitPod)));
-        const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
-        for (const f of failed) {
+        const count = Math.min(diff.create, burstReplicas);
+        expectations.expect(key, count, 0);
+        const result = await slowStartBatch(count, () => createPodFromTemplate(store, spec.template!, namespace, ref, opts.admitPod));
+        // Creates not tried, and creates that failed, will never be seen: expect them no longer.
+        for (let i = 0; i < result.skipped; i++) expectations.observedAdd(key);
+        for (const err of result.errors) {
           expectations.observedAdd(key);
-          await recordFailedCreate(owner, f.reason);
+          await recordFailedCreate(owner, err);
         }
-        if (failed.length) createError = failed[0].reason ?? new Error('creating a pod failed');
-        if (failed.length < diff.create) log.info({ [kind.kind]: key, created: diff.create - failed.length }, 'created pods');
+        if (result.errors.length) createError = result.errors[0] ?? new Error('creating a pod failed');
+        if (result.succeeded) log.info({ [kind.kind]: key, created: result.succeeded }, 'created pods');
       } else if (diff.delete.length) {
-        expectations.expect(key, 0, diff.delete.length);
-        await Promise.all(diff.delete.map((p) => deletePod(store, namespace, p.metadata.name!)));
-        log.info({ [kind.kind]: key, deleted: diff.delete.map((p) => p.metadata.name) }, 'deleted surplus pods');
+        const surplus = diff.delete.slice(0, burstReplicas);
+        expectations.expect(key, 0, surplus.length);
+        await Promise.all(surplus.map((p) => deletePod(store, namespace, p.metadata.name!)));
+        log.info({ [kind.kind]: key, deleted: surplus.map((p) => p.metadata.name) }, 'deleted surplus pods');
       }
     }
 

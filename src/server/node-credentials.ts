@@ -22,7 +22,7 @@ export class NodeCredentials {
   ) {}
 
   async users(): Promise<NodeNatsUser[]> {
-    const { items } = await this.store.list(credentialsResource);
+    const { items } = await this.store.list(credentialsResource, { frozen: true });
     return (items as StoredCredentials[]).map((c) => ({ nodeName: c.metadata.name!, nkeyPublic: c.spec.nkeyPublic }));
   }
 
@@ -40,8 +40,8 @@ export class NodeCredentials {
   async removeOrphans(): Promise<string[]> {
     // Credentials first: a join creates the Node before its credentials, so every credential
     // read here has had its Node for longer than the node list below has existed.
-    const creds = (await this.store.list(credentialsResource)).items;
-    const nodes = new Set((await this.store.list('nodes')).items.map((n) => n.metadata.name));
+    const creds = (await this.store.list(credentialsResource, { frozen: true })).items;
+    const nodes = new Set((await this.store.list('nodes', { frozen: true })).items.map((n) => n.metadata.name));
     const removed: string[] = [];
     for (const c of creds) {
       if (nodes.has(c.metadata.name)) continue;

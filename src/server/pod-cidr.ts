@@ -78,7 +78,7 @@ export class PodCidrAllocator {
   }
 
   private async allocateNow(nodeName: string): Promise<string | undefined> {
-    const nodes = (await this.store.list('nodes')).items as Node[];
+    const nodes = (await this.store.list('nodes', { frozen: true })).items as Node[];
     const self = nodes.find((n) => n.metadata.name === nodeName);
     if (!self) return undefined;
     if (self.spec?.podCIDR) return self.spec.podCIDR;

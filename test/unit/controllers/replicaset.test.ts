@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pod } from '../../../src/api/types.js';
-import { replicaDiff, replicaFailureConditions, replicaStatus } from '../../../src/controllers/replicaset.js';
+import { replicaDiff, replicaFailureConditions, replicaStatus, slowStartBatch } from '../../../src/controllers/replicaset.js';
 
 const t = { timeout: 5_000 };
 
@@ -57,4 +57,27 @@ test('ReplicaFailure is set while creates fail, keeps its transition time, and g
   assert.match(again[0].message ?? '', /web-fghij/, 'the message should be the latest failure');
   const other = { type: 'Other', status: 'True' as const };
   assert.deepEqual(replicaFailureConditions([other, ...again], undefined, Date.now()), [other], 'a successful sync should remove only ReplicaFailure');
+});
+
+test('slow start creates in batches of 1, 2, 4, … and stops after the first batch with a failure', async () => {
+  const batches: number[] = [];
+  let inFlight = 0;
+  const track = async (fail: boolean) => {
+    inFlight++;
+    if (inFlight === 1) batches.push(0);
+    batches[batches.length - 1]++;
+    await new Promise((r) => setImmediate(r));
+    inFlight--;
+    if (fail) throw new Error('exceeded quota');
+  };
+  assert.deepEqual(await slowStartBatch(10, () => track(false)), { succeeded: 10, errors: [], skipped: 0 }, 'all ten made');
+  assert.deepEqual(batches, [1, 2, 4, 3], 'batch sizes double, the last takes what is left');
+
+  batches.length = 0;
+  let calls = 0;
+  const r = await slowStartBatch(20, () => track(++calls === 3));
+  assert.equal(r.succeeded, 2, 'the first batch and one of the second');
+  assert.equal(r.errors.length, 1, 'one refusal');
+  assert.equal(r.skipped, 17, 'nothing after the failing batch is tried');
+  assert.deepEqual(batches, [1, 2], 'two batches ran');
 });
