@@ -202,7 +202,9 @@ try {
   }
   const createdMs = performance.now() - firstCreate;
   const rssCreated = rssMiB(server.pid!);
-  await Promise.race([done, sleep(600_000)]);
+  let giveUp: NodeJS.Timeout | undefined;
+  await Promise.race([done, new Promise((r) => (giveUp = setTimeout(r, 600_000)))]);
+  clearTimeout(giveUp);
   const runningMs = performance.now() - firstCreate;
   const rssEnd = rssMiB(server.pid!);
   const natsRss = natsPids.map(rssMiB).filter(Number.isFinite);

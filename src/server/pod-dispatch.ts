@@ -13,9 +13,10 @@ import type { Store, Watch } from '../store/store.js';
 // The control plane's side of running pods. Each node gets its whole desired pod list at first,
 // periodically and when it asks (after a reconnect, or when it missed a message); in between,
 // only the pods that changed (debounced), so a change costs the size of that pod, not of the
-// node's whole list. A node never gets another node's pods. What nodes report back is checked against the pod's binding before
-// it touches the store: status goes in as status only, events are aggregated as Kubernetes does,
-// and a node's "terminated" for a pod being deleted removes the object.
+// node's whole list. A node never gets another node's pods. What nodes report back is checked
+// against the pod's binding before it touches the store: status goes in as status only, events
+// are aggregated as Kubernetes does, and a node's "terminated" for a pod being deleted removes
+// the object.
 
 export interface PodDispatchOptions {
   nc: NatsConnection;

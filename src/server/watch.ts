@@ -47,6 +47,9 @@ function parseTimeout(text: string | null): number | undefined {
   return Number(text);
 }
 
+/** Bytes of events a watch may have queued on its socket before it waits for the client to read. */
+const watchWriteBufferBytes = 1 << 20;
+
 const gone = (e: ApiError): WatchEventLine => ({ type: 'ERROR', object: e.toStatus() });
 
 /**
@@ -80,7 +83,10 @@ export async function serveWatch(res: ServerResponse, store: Store, route: Resou
   res.flushHeaders();
   const write = async (ev: WatchEventLine): Promise<void> => {
     if (res.destroyed || res.writableEnded) return;
-    if (!res.write(`${JSON.stringify(ev)}\n`)) await new Promise<void>((r) => {
+    res.write(`${JSON.stringify(ev)}\n`);
+    // Waiting for 'drain' at the socket's 16 KiB mark costs an event-loop turn per few events,
+    // and on a busy server the watch then falls behind the store and is cut off.
+    if (res.writableLength > watchWriteBufferBytes) await new Promise<void>((r) => {
       const done = () => {
         res.off('drain', done);
         res.off('close', done);
