@@ -133,13 +133,66 @@ const q = (v: Quantity | undefined): number | undefined => {
 /** Go's %f, which Kubernetes' ratio message uses. */
 const goFloat = (n: number) => n.toFixed(6);
 
+type LimitItem = NonNullable<NonNullable<LimitRange['spec']>['limits']>[number];
+
+/** A request or limit as LimitRanger compares it (milli-units) and prints it. */
+interface Amount {
+  milli: number | undefined;
+  text: string | undefined;
+}
+
+/** min, max and maxLimitRequestRatio of one item against one container's or one pod's amounts. */
+function checkLimitItem(item: LimitItem, scope: 'Container' | 'Pod', request: (k: string) => Amount, limit: (k: string) => Amount): string[] {
+  const problems: string[] = [];
+  for (const [k, min] of Object.entries(item.min ?? {})) {
+    const bound = q(min)!;
+    const req = request(k);
+    const lim = limit(k);
+    if (req.milli === undefined) problems.push(`minimum ${k} usage per ${scope} is ${min}.  No request is specified`);
+    else if (req.milli < bound) problems.push(`minimum ${k} usage per ${scope} is ${min}, but request is ${req.text}`);
+    if (lim.milli !== undefined && lim.milli < bound) problems.push(`minimum ${k} usage per ${scope} is ${min}, but limit is ${lim.text}`);
+  }
+  for (const [k, max] of Object.entries(item.max ?? {})) {
+    const bound = q(max)!;
+    const req = request(k);
+    const lim = limit(k);
+    if (lim.milli === undefined) problems.push(`maximum ${k} usage per ${scope} is ${max}.  No limit is specified`);
+    else if (lim.milli > bound) problems.push(`maximum ${k} usage per ${scope} is ${max}, but limit is ${lim.text}`);
+    if (req.milli !== undefined && req.milli > bound) problems.push(`maximum ${k} usage per ${scope} is ${max}, but request is ${req.text}`);
+  }
+  for (const [k, ratio] of Object.entries(item.maxLimitRequestRatio ?? {})) {
+    const req = request(k).milli;
+    const lim = limit(k).milli;
+    if (lim === undefined) problems.push(`${k} max limit to request ratio per ${scope} is ${ratio}, but no limit is specified`);
+    else if (!req) problems.push(`${k} max limit to request ratio per ${scope} is ${ratio}, but no request is specified or request is 0`);
+    else if (lim / req > q(ratio)! / 1000) problems.push(`${k} max limit to request ratio per ${scope} is ${ratio}, but provided ratio is ${goFloat(lim / req)}`);
+  }
+  return problems;
+}
+
 /**
- * Kubernetes' LimitRanger for `type: Container` items: fills a container's missing limits from
- * `default` and requests from `defaultRequest`, then checks min, max and maxLimitRequestRatio.
- * Returns the problems in Kubernetes' words (empty when the pod fits). Changes `pod`.
+ * A pod's amount of one resource as LimitRanger counts it: the sum over its app containers, or
+ * the largest init container's when that is more (init containers run one at a time, before
+ * the others). Undefined when no container sets it.
+ */
+function podAmount(pod: Pod, field: 'requests' | 'limits', k: string): Amount {
+  const of = (c: { resources?: { requests?: ResourceList; limits?: ResourceList } }) => q(c.resources?.[field]?.[k]);
+  const apps = (pod.spec.containers ?? []).map(of).filter((v): v is number => v !== undefined);
+  const inits = (pod.spec.initContainers ?? []).map(of).filter((v): v is number => v !== undefined);
+  if (!apps.length && !inits.length) return { milli: undefined, text: undefined };
+  const milli = Math.max(apps.reduce((a, b) => a + b, 0), ...inits);
+  return { milli, text: formatUsage(k, milli) };
+}
+
+/**
+ * Kubernetes' LimitRanger: `type: Container` items fill a container's missing limits from
+ * `default` and requests from `defaultRequest`, then check min, max and maxLimitRequestRatio per
+ * container; `type: Pod` items check the same bounds on the pod's totals. Returns the problems
+ * in Kubernetes' words (empty when the pod fits). Changes `pod`.
  */
 export function applyLimitRanges(pod: Pod, ranges: readonly LimitRange[]): string[] {
-  const items = ranges.flatMap((r) => r.spec?.limits ?? []).filter((i) => i.type === 'Container');
+  const all = ranges.flatMap((r) => r.spec?.limits ?? []);
+  const items = all.filter((i) => i.type === 'Container');
   const problems: string[] = [];
   const containers = [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])];
   for (const item of items) {
@@ -151,32 +204,12 @@ export function applyLimitRanges(pod: Pod, ranges: readonly LimitRange[]): strin
   }
   for (const item of items) {
     for (const c of containers) {
-      const requests = c.resources?.requests ?? {};
-      const limits = c.resources?.limits ?? {};
-      for (const [k, min] of Object.entries(item.min ?? {})) {
-        const bound = q(min)!;
-        const req = q(requests[k]);
-        const lim = q(limits[k]);
-        if (req === undefined) problems.push(`minimum ${k} usage per Container is ${min}.  No request is specified`);
-        else if (req < bound) problems.push(`minimum ${k} usage per Container is ${min}, but request is ${requests[k]}`);
-        if (lim !== undefined && lim < bound) problems.push(`minimum ${k} usage per Container is ${min}, but limit is ${limits[k]}`);
-      }
-      for (const [k, max] of Object.entries(item.max ?? {})) {
-        const bound = q(max)!;
-        const req = q(requests[k]);
-        const lim = q(limits[k]);
-        if (lim === undefined) problems.push(`maximum ${k} usage per Container is ${max}.  No limit is specified`);
-        else if (lim > bound) problems.push(`maximum ${k} usage per Container is ${max}, but limit is ${limits[k]}`);
-        if (req !== undefined && req > bound) problems.push(`maximum ${k} usage per Container is ${max}, but request is ${requests[k]}`);
-      }
-      for (const [k, ratio] of Object.entries(item.maxLimitRequestRatio ?? {})) {
-        const req = q(requests[k]);
-        const lim = q(limits[k]);
-        if (lim === undefined) problems.push(`${k} max limit to request ratio per Container is ${ratio}, but no limit is specified`);
-        else if (!req) problems.push(`${k} max limit to request ratio per Container is ${ratio}, but no request is specified or request is 0`);
-        else if (lim / req > q(ratio)! / 1000) problems.push(`${k} max limit to request ratio per Container is ${ratio}, but provided ratio is ${goFloat(lim / req)}`);
-      }
+      const amount = (list: ResourceList | undefined) => (k: string) => ({ milli: q(list?.[k]), text: list?.[k] === undefined ? undefined : String(list[k]) });
+      problems.push(...checkLimitItem(item, 'Container', amount(c.resources?.requests), amount(c.resources?.limits)));
     }
+  }
+  for (const item of all.filter((i) => i.type === 'Pod')) {
+    problems.push(...checkLimitItem(item, 'Pod', (k) => podAmount(pod, 'requests', k), (k) => podAmount(pod, 'limits', k)));
   }
   return problems;
 }

@@ -152,4 +152,16 @@ describe('quota and limit range admission through ctl', { timeout: 900_000 }, ()
       'the default tolerations are added with 10 s',
     );
   });
+
+  test('a LimitRange of type Pod bounds the sum of the containers', quick, async () => {
+    await namespace('lr-pod');
+    ok(await apply('lr-pod', 'limits', `apiVersion: v1\nkind: LimitRange\nmetadata:\n  name: per-pod\nspec:\n  limits:\n  - type: Pod\n    max: {cpu: "1"}\n`), 'apply limit range');
+    const twoContainers = (cpu: string) =>
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: two\nspec:\n  containers:\n${['a', 'b'].map((n) => `  - name: ${n}\n    image: docker.io/library/busybox:1.36\n    resources: {limits: {cpu: ${cpu}}}\n`).join('')}`;
+    const r = await apply('lr-pod', 'two', twoContainers('600m'));
+    assert.equal(r.code, 1, `apply exits 1: ${r.stderr}`);
+    assert.match(r.stderr, /pods "two" is forbidden: \[maximum cpu usage per Pod is 1, but limit is 1200m, maximum cpu usage per Pod is 1, but request is 1200m\]/, 'the Kubernetes message with the pod totals (requests default to the limits)');
+    assert.deepEqual(await podNames('lr-pod'), [], 'nothing stored');
+    ok(await apply('lr-pod', 'two', twoContainers('400m')), 'two containers of 400m fit');
+  });
 });

@@ -95,6 +95,24 @@ test('LimitRange min, max and ratio violations in Kubernetes words', opts, () =>
   assert.deepEqual(applyLimitRanges(pod([{ name: 'a', resources: { requests: { cpu: '250m' }, limits: { cpu: '500m', memory: '64Mi' } } }]), [lr]), [], 'within bounds');
 });
 
+test('LimitRange type Pod bounds the pod\'s totals: the containers\' sum, or the largest init container when bigger', opts, () => {
+  const lr = limits([{ type: 'Pod', min: { cpu: '200m' }, max: { cpu: '1', memory: '1Gi' } }]);
+  const c = (name: string, cpu: string, memory = '256Mi') => ({ name, resources: { requests: { cpu, memory }, limits: { cpu, memory } } });
+  assert.deepEqual(applyLimitRanges(pod([c('a', '300m'), c('b', '500m')]), [lr]), [], '800m and 512Mi in total fit');
+  assert.deepEqual(
+    applyLimitRanges(pod([c('a', '600m', '600Mi'), c('b', '600m', '600Mi')]), [lr]),
+    ['maximum cpu usage per Pod is 1, but limit is 1200m', 'maximum cpu usage per Pod is 1, but request is 1200m', 'maximum memory usage per Pod is 1Gi, but limit is 1200Mi', 'maximum memory usage per Pod is 1Gi, but request is 1200Mi'],
+    'two containers that each fit a Container bound exceed the Pod bound together',
+  );
+  assert.deepEqual(
+    applyLimitRanges(pod([c('a', '100m')], [c('init', '2')]), [lr]),
+    ['maximum cpu usage per Pod is 1, but limit is 2', 'maximum cpu usage per Pod is 1, but request is 2'],
+    'an init container bigger than the app containers sets the total',
+  );
+  assert.deepEqual(applyLimitRanges(pod([c('a', '100m')]), [lr]), ['minimum cpu usage per Pod is 200m, but request is 100m', 'minimum cpu usage per Pod is 200m, but limit is 100m'], 'under the minimum');
+  assert.deepEqual(applyLimitRanges(pod([{ name: 'a' }]), [limits([{ type: 'Pod', max: { cpu: '1' } }])]), ['maximum cpu usage per Pod is 1.  No limit is specified'], 'no container states a limit');
+});
+
 test('DefaultTolerationSeconds adds the two NoExecute tolerations unless the pod has them', opts, async () => {
   const plugin = defaultTolerationSeconds({ notReadySeconds: 7, unreachableSeconds: 9 });
   const req = (tolerations?: Pod['spec']['tolerations']): AdmissionRequest => ({
