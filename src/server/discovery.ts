@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resources } from '../api/resources.js';
-import { apiGroups } from './routes.js';
+import { apiGroups, metricsGroup } from './routes.js';
 
 // Discovery documents, as kubectl and client libraries read them, built from the resource
 // table: /api, /apis, /apis/GROUP, the resource lists and /version.
@@ -11,20 +11,29 @@ export function coreVersions(serverAddress: string) {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
 
+/** metrics.k8s.io is served as metrics-server serves it, at v1beta1; every other group at v1. */
 function groupDoc(name: string) {
-  const gv = { groupVersion: `${name}/v1`, version: 'v1' };
+  const version = name === metricsGroup ? 'v1beta1' : 'v1';
+  const gv = { groupVersion: `${name}/${version}`, version };
   return { name, versions: [gv], preferredVersion: gv };
 }
 
 export function groupList() {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: apiGroups().map(groupDoc) };
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [...apiGroups(), metricsGroup].map(groupDoc) };
 }
+
+/** What kubectl top looks for before it reads node and pod usage. */
+const metricsResources = [
+  { name: 'nodes', singularName: '', namespaced: false, kind: 'NodeMetrics', verbs: ['get', 'list'] },
+  { name: 'pods', singularName: '', namespaced: true, kind: 'PodMetrics', verbs: ['get', 'list'] },
+];
 
 export function group(name: string) {
   return { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(name) };
 }
 
 export function resourceList(groupName: string, version: string) {
+  if (groupName === metricsGroup) return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${metricsGroup}/${version}`, resources: metricsResources };
   const served = resources.filter((r) => r.group === groupName && r.version === version);
   return {
     kind: 'APIResourceList',

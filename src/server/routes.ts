@@ -83,7 +83,9 @@ export const metricsGroup = 'metrics.k8s.io';
 
 /** `v1beta1/nodes[/NAME]`, `v1beta1/pods`, `v1beta1/namespaces/NS/pods[/NAME]`. */
 function matchResourceMetrics(rest: string[]): Route | undefined {
+  if (rest.length === 0) return { type: 'group', group: metricsGroup };
   if (rest[0] !== 'v1beta1') return undefined;
+  if (rest.length === 1) return { type: 'resourceList', group: metricsGroup, version: 'v1beta1' };
   const [, a, b, c, d, ...extra] = rest;
   if (extra.length) return undefined;
   if (a === 'nodes' && c === undefined) return { type: 'resourceMetrics', kind: 'nodes', ...(b !== undefined ? { name: b } : {}) };

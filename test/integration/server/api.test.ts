@@ -24,7 +24,16 @@ describe('API server', { timeout: 120_000 }, () => {
     assert.deepEqual({ kind: pods.kind, namespaced: pods.namespaced, shortNames: pods.shortNames }, { kind: 'Pod', namespaced: true, shortNames: ['po'] });
     assert.ok(core.json.resources.some((r: { name: string }) => r.name === 'pods/status'));
     const groups = await s.request('GET', '/apis');
-    assert.deepEqual(groups.json.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'batch']);
+    assert.deepEqual(groups.json.groups.map((g: { name: string }) => g.name).sort(), ['apps', 'batch', 'metrics.k8s.io'], 'the groups, with resource metrics');
+    const metricsGroup = groups.json.groups.find((g: { name: string }) => g.name === 'metrics.k8s.io');
+    assert.equal(metricsGroup.preferredVersion.groupVersion, 'metrics.k8s.io/v1beta1', 'resource metrics at v1beta1, as metrics-server serves them');
+    assert.equal((await s.request('GET', '/apis/metrics.k8s.io')).json.preferredVersion.version, 'v1beta1', 'the metrics group');
+    const metrics = await s.request('GET', '/apis/metrics.k8s.io/v1beta1');
+    assert.deepEqual(
+      metrics.json.resources.map((r: { name: string; kind: string; namespaced: boolean }) => [r.name, r.kind, r.namespaced]),
+      [['nodes', 'NodeMetrics', false], ['pods', 'PodMetrics', true]],
+      'the resources kubectl top reads',
+    );
     assert.equal((await s.request('GET', '/apis/apps')).json.preferredVersion.groupVersion, 'apps/v1');
     const apps = await s.request('GET', '/apis/apps/v1');
     assert.ok(apps.json.resources.some((r: { name: string; kind: string }) => r.name === 'deployments' && r.kind === 'Deployment'));

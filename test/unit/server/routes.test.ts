@@ -39,6 +39,8 @@ test('discovery and health routes', { timeout: 2_000 }, () => {
   assert.deepEqual(matchRoute('/apis'), { type: 'groupList' });
   assert.deepEqual(matchRoute('/apis/apps'), { type: 'group', group: 'apps' });
   assert.deepEqual(matchRoute('/apis/apps/v1/'), { type: 'resourceList', group: 'apps', version: 'v1' });
+  assert.deepEqual(matchRoute('/apis/metrics.k8s.io'), { type: 'group', group: 'metrics.k8s.io' }, 'the resource metrics group');
+  assert.deepEqual(matchRoute('/apis/metrics.k8s.io/v1beta1'), { type: 'resourceList', group: 'metrics.k8s.io', version: 'v1beta1' }, 'its resources');
   assert.deepEqual(matchRoute('/version'), { type: 'version' });
   assert.deepEqual(matchRoute('/readyz'), { type: 'health', check: 'readyz' });
 });
