@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { importImage } from '../../src/cri/image-import.js';
 import { testImages } from '../../src/cri/local-images.js';
 import { writeOciArchive } from '../../src/cri/oci-image.js';
-import { sleep, type CtlProcess, type TestCluster } from './harness.js';
+import { pollUntil, type CtlProcess, type TestCluster } from './harness.js';
 
 // One real node for end-to-end tests: an agent joined with `ctl join` (its own containerd, CNI
 // bridge and pod subnet), Ready, with the busybox test images imported into its containerd.
@@ -60,24 +60,14 @@ export async function startTestNode(cluster: TestCluster, name: string, extraArg
   return node;
 }
 
-export async function waitForNodeReady(cluster: TestCluster, name: string, agentLog: () => string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const r = await cluster.ctl(['get', 'node', name, '--no-headers']);
-    if (/\sReady\s/.test(r.stdout)) return;
-    await sleep(250);
-  }
-  throw new Error(`node ${name} not Ready within ${timeoutMs} ms\n${cluster.log.slice(-3000)}\nagent:\n${agentLog().slice(-3000)}`);
+export function waitForNodeReady(cluster: TestCluster, name: string, agentLog: () => string, timeoutMs = 60_000): Promise<void> {
+  const ready = async () => /\sReady\s/.test((await cluster.ctl(['get', 'node', name, '--no-headers'])).stdout);
+  return pollUntil(`node ${name} to be Ready`, timeoutMs, ready, () => `${cluster.log.slice(-3000)}\nagent:\n${agentLog().slice(-3000)}`);
 }
 
 /** Polls `check` until it holds; a timeout shows the server's and the agent's latest output. */
-export async function waitUntil(cluster: TestCluster, node: TestNode | undefined, what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagent:\n${node?.agent.stderr.slice(-3000)}`);
+export function waitUntil(cluster: TestCluster, node: TestNode | undefined, what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  return pollUntil(what, timeoutMs, check, () => `${cluster.log.slice(-3000)}\nagent:\n${node?.agent.stderr.slice(-3000)}`);
 }
 
 /** Deletes the pods a test made, through the agent so no container outlives the test, then stops the node. */

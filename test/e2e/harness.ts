@@ -89,6 +89,19 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Kills by pid: SIGTERM, then SIGKILL to its process group if it is still there after `graceMs`. */
+/**
+ * Polls `check` until it holds. On timeout the error names what was awaited and carries
+ * `diagnostics()`: the tails of the logs of the processes involved.
+ */
+export async function pollUntil(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean, diagnostics: () => string, intervalMs = 250): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(intervalMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${diagnostics()}`);
+}
+
 export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));

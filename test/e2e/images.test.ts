@@ -5,7 +5,7 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { buildLayer, busyboxRootfs, writeOciArchive } from '../../src/cri/oci-image.js';
-import { ctlPath, freePort, sleep, stopProcess, TestCluster, type CtlProcess } from './harness.js';
+import { ctlPath, freePort, pollUntil, stopProcess, TestCluster, type CtlProcess } from './harness.js';
 
 // `ctl image load` and `ctl image ls` end to end: two agents, each with its own containerd, get
 // an image archive built here (never pulled) through the control plane and NATS; a pod that may
@@ -49,14 +49,9 @@ after(async () => {
   for (const b of bridges) spawnSync('ip', ['link', 'del', b], { stdio: 'ignore' });
 });
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    // A command that times out on a busy machine is one more try, not a failure.
-    if (await check().catch(() => false)) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagents:\n${agents.map((a) => a.stderr.slice(-2000)).join('\n')}`);
+function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  // A command that times out on a busy machine is one more try, not a failure.
+  return pollUntil(what, timeoutMs, () => check().catch(() => false), () => `${cluster.log.slice(-3000)}\nagents:\n${agents.map((a) => a.stderr.slice(-2000)).join('\n')}`);
 }
 
 /** An OCI archive of one busybox image named `name`. */

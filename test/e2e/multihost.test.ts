@@ -8,7 +8,7 @@ import type { Node, Pod } from '../../src/api/types.js';
 import { importImage } from '../../src/cri/image-import.js';
 import { TEST_IMAGE, testImages } from '../../src/cri/local-images.js';
 import { writeOciArchive } from '../../src/cri/oci-image.js';
-import { ctlPath, CtlProcess, freePort, repoRoot, sleep, stopProcess, TestCluster } from './harness.js';
+import { ctlPath, CtlProcess, freePort, repoRoot, pollUntil, stopProcess, TestCluster } from './harness.js';
 
 // Three hosts on one machine: each is a network namespace (ip netns) joined by a veth to a test
 // bridge on the host, with its own containerd and `ctl join` agent inside; the server listens on the
@@ -123,14 +123,9 @@ function leftoverPids(dirs: string[]): number[] {
   return out;
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(300);
-  }
-  const agents = hosts.map((h) => `${h.name}:\n${h.agent?.stderr.slice(-1500)}`).join('\n');
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\nserver:\n${cluster?.log.slice(-3000)}\n${agents}`);
+function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const agents = () => hosts.map((h) => `${h.name}:\n${h.agent?.stderr.slice(-1500)}`).join('\n');
+  return pollUntil(what, timeoutMs, check, () => `server:\n${cluster?.log.slice(-3000)}\n${agents()}`, 300);
 }
 
 async function nodes(): Promise<Node[]> {

@@ -8,7 +8,7 @@ import type { Pod } from '../../src/api/types.js';
 import { importImage } from '../../src/cri/image-import.js';
 import { testImages } from '../../src/cri/local-images.js';
 import { writeOciArchive } from '../../src/cri/oci-image.js';
-import { freePort, sleep, TestCluster, type CtlProcess } from './harness.js';
+import { freePort, pollUntil, TestCluster, type CtlProcess } from './harness.js';
 
 // Liveness, readiness and startup probes end to end: one agent on real containerd, every probe
 // pod applied at once so they run side by side, each test then watching its own pod.
@@ -118,13 +118,8 @@ after(async () => {
   spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
 });
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(200);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-2000)}\nagent:\n${agent?.stderr.slice(-3000)}`);
+function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  return pollUntil(what, timeoutMs, check, () => `${cluster.log.slice(-2000)}\nagent:\n${agent?.stderr.slice(-3000)}`, 200);
 }
 
 async function getPod(name: string): Promise<Pod> {

@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { importImage } from '../../src/cri/image-import.js';
 import { TEST_IMAGE, testImages } from '../../src/cri/local-images.js';
 import { writeOciArchive } from '../../src/cri/oci-image.js';
-import { freePort, sleep, TestCluster, type CtlProcess } from './harness.js';
+import { freePort, pollUntil, TestCluster, type CtlProcess } from './harness.js';
 
 // `ctl reset` on a node joined as install.sh joins it (ctl join --join-only, then ctl agent), with
 // a running pod: refused while the agent runs; after the agent stops
@@ -35,13 +35,8 @@ function processesOf(dir: string): number[] {
 }
 const mountsUnder = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(dir)).length;
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-2000)}\nagent:\n${agent?.stderr.slice(-2000)}`);
+function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean> | boolean): Promise<void> {
+  return pollUntil(what, timeoutMs, check, () => `${cluster.log.slice(-2000)}\nagent:\n${agent?.stderr.slice(-2000)}`);
 }
 
 before(async () => {

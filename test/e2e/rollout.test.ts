@@ -10,7 +10,7 @@ import { reflect } from '../../src/cli/reflector.js';
 import { importImage } from '../../src/cri/image-import.js';
 import { TEST_IMAGE, TEST_IMAGE_B, testImages } from '../../src/cri/local-images.js';
 import { writeOciArchive } from '../../src/cri/oci-image.js';
-import { freePort, sleep, TestCluster, type CtlProcess, type CtlResult } from './harness.js';
+import { freePort, pollUntil, TestCluster, type CtlProcess, type CtlResult } from './harness.js';
 
 // A Deployment's life on real containerd, driven through `ctl` as a kubectl user would: roll
 // out 3 busybox httpd replicas with a readiness probe, scale to 5, change the image while a
@@ -86,13 +86,8 @@ function ok(r: CtlResult, what: string): void {
   assert.equal(r.code, 0, `${what} failed (${r.code}):\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
 }
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(300);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagent:\n${agent?.stderr.slice(-3000)}`);
+function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  return pollUntil(what, timeoutMs, check, () => `${cluster.log.slice(-3000)}\nagent:\n${agent?.stderr.slice(-3000)}`, 300);
 }
 
 const isReady = (p: Pod) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;

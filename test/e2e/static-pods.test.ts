@@ -10,7 +10,7 @@ import { testImages } from '../../src/cri/local-images.js';
 import { writeOciArchive } from '../../src/cri/oci-image.js';
 import type { CriRuntime } from '../../src/cri/runtime.js';
 import type { Container } from '../../src/cri/types.js';
-import { freePort, sleep, stopProcess, TestCluster, type CtlProcess } from './harness.js';
+import { freePort, pollUntil, stopProcess, TestCluster, type CtlProcess } from './harness.js';
 
 // Static pods end to end: manifests in the agent's data dir run on its containerd and show as
 // mirror pods NAME-NODENAME; deleting the mirror only brings it back; editing the file restarts
@@ -69,14 +69,9 @@ after(async () => {
   spawnSync('ip', ['link', 'del', bridge], { stdio: 'ignore' });
 });
 
-async function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    // A command that times out on a busy machine is one more try, not a failure.
-    if (await check().catch(() => false)) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\n${cluster.log.slice(-3000)}\nagent:\n${agent?.stderr.slice(-4000)}`);
+function waitFor(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  // A command that times out on a busy machine is one more try, not a failure.
+  return pollUntil(what, timeoutMs, () => check().catch(() => false), () => `${cluster.log.slice(-3000)}\nagent:\n${agent?.stderr.slice(-4000)}`);
 }
 
 /** The agent's containerd, reached directly as crictl would. */

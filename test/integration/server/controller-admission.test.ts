@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { eventually as waitEventually } from '../controllers/harness.js';
 import { TestServer } from './helpers.js';
 
 // Pods a controller creates pass the same admission as pods created through the API: a quota
@@ -16,15 +17,8 @@ after(async () => {
   await server?.stop();
 });
 
-async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Controllers behind a real API server take longer than the controller harness's default wait. */
+const eventually = <T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 20_000) => waitEventually(what, check, timeoutMs);
 
 async function create(path: string, body: unknown): Promise<any> {
   const r = await server.request('POST', path, body);
@@ -122,9 +116,9 @@ test('a quota on replica sets binds a Deployment rollout, which records ReplicaS
   const d = await create(`/apis/apps/v1/namespaces/${ns}/deployments`, deployment('app', 1, '100m'));
   await replicaSetOf(ns, 'app');
   const path = `/apis/apps/v1/namespaces/${ns}/deployments/app`;
-  const cur = (await server.request('GET', path)).json;
-  cur.spec.template.spec.containers[0].image = 'docker.io/library/busybox:1.37';
-  const updated = await server.request('PUT', path, cur);
+  // A merge patch, as kubectl set image sends: the controllers write the Deployment's status meanwhile, so a PUT could conflict.
+  const container = { ...d.spec.template.spec.containers[0], image: 'docker.io/library/busybox:1.37' };
+  const updated = await server.request('PATCH', path, { spec: { template: { spec: { containers: [container] } } } }, { contentType: 'application/merge-patch+json' });
   assert.equal(updated.status, 200, `updating the template should succeed: ${updated.text}`);
   const [ev] = await eventually('a ReplicaSetCreateError event', async () => {
     const evs = (await list(`/api/v1/namespaces/${ns}/events`)).filter((e) => e.involvedObject?.uid === d.metadata.uid && e.reason === 'ReplicaSetCreateError');
