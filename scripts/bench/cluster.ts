@@ -7,7 +7,7 @@
 // per second, creation-to-binding latency (p50, p99), time to Running, the control plane's RSS
 // and the CPU time of each process.
 // Build first (npm run build). Run: node --import tsx scripts/bench/cluster.ts [--nodes 1000] [--pods 30000]
-// [--via api|deployment] [--concurrency 100] [--cpu-prof DIR] (the control plane writes a V8 CPU profile there on exit)
+// [--via api|deployment] [--concurrency 100] [--cpu-prof DIR] (the control plane and the simulated nodes write V8 CPU profiles there on exit)
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -64,13 +64,20 @@ function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The control plane's V8 heap from its /metrics: what of its RSS is live JavaScript objects. */
+async function heapMiB(): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return `V8 heap ${fmt(value('nodejs_heap_size_used_bytes'))} MiB used of ${fmt(value('nodejs_heap_size_total_bytes'))} MiB, external ${fmt(value('nodejs_external_memory_bytes'))} MiB`;
+}
+
 function childPids(pid: number): number[] {
   const out = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout ?? '';
   return out.split('\n').filter(Boolean).map(Number);
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'skiff-bench-cluster-'));
-const [apiPort, natsPort] = [await freePort(), await freePort()];
+const [apiPort, natsPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
 /** A /16 holds 256 node subnets (/24 each): larger simulated clusters get a wider range. */
 function clusterCidrFor(n: number): string {
   return n <= 256 ? '10.42.0.0/16' : '10.64.0.0/12';
@@ -78,7 +85,7 @@ function clusterCidrFor(n: number): string {
 
 const server = spawn(
   process.execPath,
-  [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ctl, 'server', '--data-dir', join(dir, 'server'), '--bind-address', '127.0.0.1', '--api-port', String(apiPort), '--nats-port', String(natsPort), '--node-monitor-grace-period', '60s', '--cluster-cidr', clusterCidrFor(nodeCount)],
+  [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ctl, 'server', '--data-dir', join(dir, 'server'), '--bind-address', '127.0.0.1', '--api-port', String(apiPort), '--nats-port', String(natsPort), '--metrics-port', String(metricsPort), '--node-monitor-grace-period', '60s', '--cluster-cidr', clusterCidrFor(nodeCount)],
   { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' } },
 );
 let serverErr = '';
@@ -101,7 +108,7 @@ try {
   const t0 = performance.now();
   simulated = spawn(
     process.execPath,
-    [ctl, 'join', url, '--token', token, '--discovery-token-ca-cert-hash', caHash, '--node-name', 'sim', '--data-dir', join(dir, 'nodes'), '--simulate', String(nodeCount), '--node-status-update-frequency', '10s'],
+    [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ctl, 'join', url, '--token', token, '--discovery-token-ca-cert-hash', caHash, '--node-name', 'sim', '--data-dir', join(dir, 'nodes'), '--simulate', String(nodeCount), '--node-status-update-frequency', '10s'],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' } },
   );
   simulated.stderr!.on('data', (d: Buffer) => (simulatedErr = (simulatedErr + d.toString()).slice(-8000)));
@@ -207,6 +214,7 @@ try {
   clearTimeout(giveUp);
   const runningMs = performance.now() - firstCreate;
   const rssEnd = rssMiB(server.pid!);
+  const heapEnd = await heapMiB();
   const natsRss = natsPids.map(rssMiB).filter(Number.isFinite);
   const benchCpu = process.cpuUsage(cpuBefore.bench);
   const cpu = { server: cpuSeconds(server.pid!) - cpuBefore.server, nats: natsPids.map((pid, i) => cpuSeconds(pid) - cpuBefore.nats[i]), nodes: cpuSeconds(simulated.pid!) - cpuBefore.nodes, bench: (benchCpu.user + benchCpu.system) / 1e6 };
@@ -223,7 +231,7 @@ try {
   console.log(`creation→Running (reported by the simulated nodes): p50 ${fmt(percentile(toRunning, 50))} ms, p99 ${fmt(percentile(toRunning, 99))} ms; all ${running} Running after ${(runningMs / 1000).toFixed(1)} s`);
   if (watchRestarts) console.log(`(the benchmark's pod watch was resumed ${watchRestarts} times; times seen after a resume are late)`);
   console.log(`CPU from the first create to the end: control plane ${cpu.server.toFixed(1)} s, nats-server ${cpu.nats.map((c) => `${c.toFixed(1)} s`).join(', ')}, simulated nodes ${cpu.nodes.toFixed(1)} s, this process (API client, watch) ${cpu.bench.toFixed(1)} s`);
-  console.log(`control plane RSS: ${fmt(rssIdle)} MiB idle, ${fmt(rssNodes)} MiB with nodes, ${fmt(rssCreated)} MiB after creates, ${fmt(rssEnd)} MiB at the end; nats-server ${natsRss.map((r) => `${fmt(r)} MiB`).join(', ')}`);
+  console.log(`control plane RSS: ${fmt(rssIdle)} MiB idle, ${fmt(rssNodes)} MiB with nodes, ${fmt(rssCreated)} MiB after creates, ${fmt(rssEnd)} MiB at the end (${heapEnd}); nats-server ${natsRss.map((r) => `${fmt(r)} MiB`).join(', ')}`);
   client.close();
 } catch (e) {
   console.error(`control plane output:\n${serverErr}`);

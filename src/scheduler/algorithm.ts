@@ -49,7 +49,7 @@ export function schedulePod(pod: PodInfo, snapshot: Snapshot, opts: ScheduleOpti
   const n = nodes.length;
   if (n === 0) return { ok: false, message: noNodesMessage, processed: 0 };
   const filters: Plugin[] = [];
-  for (const p of opts.plugins) if (p.filter && !p.skipFilter?.(pod)) filters.push(p);
+  for (const p of opts.plugins) if (p.filter && !p.skipFilter?.(pod, snapshot)) filters.push(p);
   const want = numFeasibleNodesToFind(n, opts.percentageOfNodesToScore);
   const start = ((opts.startIndex ?? 0) % n + n) % n;
   const feasible: NodeInfo[] = [];

@@ -33,6 +33,7 @@ export class SchedulerCache implements Snapshot {
   /** Pods decided but not yet seen bound in the watch. */
   private readonly assumed = new Map<string, PodInfo>();
   private nodesWithPreferNoSchedule = 0;
+  private nodesWithHardTaints = 0;
   /**
    * Owner uid → its pods per node slot. The spreading score asks this for hundreds of nodes per
    * decision; an array read is much cheaper there than a map lookup per node.
@@ -51,6 +52,10 @@ export class SchedulerCache implements Snapshot {
 
   get hasPreferNoScheduleTaints(): boolean {
     return this.nodesWithPreferNoSchedule > 0;
+  }
+
+  get hasHardTaints(): boolean {
+    return this.nodesWithHardTaints > 0;
   }
 
   ownerPodsOn(ownerUid: string, node: NodeInfo): number {
@@ -96,9 +101,9 @@ export class SchedulerCache implements Snapshot {
     }
     const info = this.info(name);
     const before = info.node ? schedulingFacts(info) : undefined;
-    if (info.node && info.preferNoScheduleTaints.length) this.nodesWithPreferNoSchedule--;
+    if (info.node) this.countTaints(info, -1);
     info.setNode(node);
-    if (info.preferNoScheduleTaints.length) this.nodesWithPreferNoSchedule++;
+    this.countTaints(info, 1);
     if (info.index < 0) {
       info.index = this.list.length;
       this.list.push(info);
@@ -252,8 +257,13 @@ export class SchedulerCache implements Snapshot {
   }
 
   /** O(1) removal from the node list: the last node takes the removed one's place. */
+  private countTaints(info: NodeInfo, delta: 1 | -1): void {
+    if (info.preferNoScheduleTaints.length) this.nodesWithPreferNoSchedule += delta;
+    if (info.hardTaints.length) this.nodesWithHardTaints += delta;
+  }
+
   private unlist(info: NodeInfo): void {
-    if (info.preferNoScheduleTaints.length) this.nodesWithPreferNoSchedule--;
+    this.countTaints(info, -1);
     const last = this.list.pop()!;
     if (last !== info) {
       this.list[info.index] = last;

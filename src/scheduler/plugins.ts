@@ -18,6 +18,8 @@ export interface Snapshot {
   nodeInfo(name: string): NodeInfo | undefined;
   /** Whether any node has a PreferNoSchedule taint (else that score is the same everywhere). */
   readonly hasPreferNoScheduleTaints: boolean;
+  /** Whether any node has a NoSchedule or NoExecute taint (else no taint can turn a pod away). */
+  readonly hasHardTaints: boolean;
   /** Pods of the controller with this uid on the node. */
   ownerPodsOn(ownerUid: string, node: NodeInfo): number;
 }
@@ -29,6 +31,7 @@ export function snapshotOf(nodes: readonly NodeInfo[]): Snapshot {
     nodes,
     nodeInfo: (name) => byName.get(name),
     hasPreferNoScheduleTaints: nodes.some((n) => n.preferNoScheduleTaints.length > 0),
+    hasHardTaints: nodes.some((n) => n.hardTaints.length > 0),
     ownerPodsOn: (uid, node) => node.ownerCounts.get(uid) ?? 0,
   };
 }
@@ -37,7 +40,7 @@ export interface Plugin {
   readonly name: string;
   filter?(pod: PodInfo, node: NodeInfo, snapshot: Snapshot): FilterResult;
   /** True when `filter` would pass every node for this pod, so it need not run (kube-scheduler's PreFilter Skip). */
-  skipFilter?(pod: PodInfo): boolean;
+  skipFilter?(pod: PodInfo, snapshot: Snapshot): boolean;
   /** A raw score; after `normalize` (when given) every plugin's scores are within 0..100. */
   score?(pod: PodInfo, node: NodeInfo, snapshot: Snapshot): number;
   /** True when `score` would rate every node alike for this pod, so it cannot change the choice (PreScore Skip). */
@@ -93,6 +96,7 @@ export const nodeReady: Plugin = {
 export const taintToleration: Plugin = {
   name: 'TaintToleration',
   weight: 3,
+  skipFilter: (_pod, snapshot) => !snapshot.hasHardTaints,
   filter: (pod, node) => {
     const taints = node.hardTaints;
     for (let i = 0; i < taints.length; i++) if (!tolerated(pod.tolerations, taints[i])) return fail(reasons.untoleratedTaint(taints[i]));

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors } from '../api/errors.js';
 import type { KObject } from '../api/types.js';
-import type { ListOptions, ListResult, ObjectKey, Store, Watch, WatchOptions } from '../store/store.js';
+import type { GetOptions, ListOptions, ListResult, ObjectKey, Store, Watch, WatchOptions } from '../store/store.js';
 
 // `?dryRun=All`: a request takes every step a real one takes (defaults, validation, admission,
 // existence and compare-and-swap checks against the stored state) and only the write is left
@@ -39,8 +39,8 @@ export class DryRunStore implements Store {
     return this.store.compactedRevision();
   }
 
-  get(key: ObjectKey): Promise<KObject | undefined> {
-    return this.store.get(key);
+  get(key: ObjectKey, opts?: GetOptions): Promise<KObject | undefined> {
+    return this.store.get(key, opts);
   }
 
   list(resource: string, opts?: ListOptions): Promise<ListResult> {

@@ -14,16 +14,25 @@ function resourceOf(arg: unknown): string {
 }
 
 export function instrumentStore(store: Store, metrics: ControlPlaneMetrics): Store {
+  // Wrappers are made once per method: the hot paths call the store tens of thousands of times a second.
+  const wrapped = new Map<string, unknown>();
   return new Proxy(store, {
     get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver) as unknown;
-      if (typeof prop !== 'string' || !timed.has(prop) || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-      return (...args: unknown[]) => {
-        const started = performance.now();
-        const done = () => metrics.storeRequest(prop, resourceOf(args[0]), (performance.now() - started) / 1000);
-        const result = (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
-        return result.finally(done);
-      };
+      if (typeof value !== 'function') return value;
+      if (typeof prop !== 'string') return value.bind(target);
+      let fn = wrapped.get(prop);
+      if (!fn) {
+        const method = value as (...a: unknown[]) => Promise<unknown>;
+        fn = !timed.has(prop)
+          ? method.bind(target)
+          : (...args: unknown[]) => {
+              const started = performance.now();
+              return method.apply(target, args).finally(() => metrics.storeRequest(prop, resourceOf(args[0]), (performance.now() - started) / 1000));
+            };
+        wrapped.set(prop, fn);
+      }
+      return fn;
     },
   });
 }

@@ -226,7 +226,7 @@ export class PodDispatch {
   private async recordEvents(node: string, events: PodEvent[], lastTry = false): Promise<PodEvent[]> {
     const later: PodEvent[] = [];
     for (const ev of events) {
-      const pod = (await this.opts.store.get({ resource: 'pods', namespace: ev.namespace, name: ev.name })) as Pod | undefined;
+      const pod = (await this.opts.store.get({ resource: 'pods', namespace: ev.namespace, name: ev.name }, { frozen: true })) as Pod | undefined;
       if (!pod || podUidOnNode(pod) !== ev.uid || pod.spec.nodeName !== node) {
         if (!lastTry && !pod && ev.name.endsWith(`-${node}`)) later.push(ev);
         else this.opts.log.warn({ node, pod: `${ev.namespace}/${ev.name}`, reason: ev.reason }, 'dropped an event for a pod not bound to the sending node');
@@ -245,7 +245,7 @@ export class PodDispatch {
  */
 export async function applyPodStatus(store: Store, node: string, report: PodStatusReport, log: Logger): Promise<'written' | 'unchanged' | 'deleted' | 'dropped'> {
   const key = { resource: 'pods', namespace: report.namespace, name: report.name };
-  const current = (await store.get(key)) as Pod | undefined;
+  const current = (await store.get(key, { frozen: true })) as Pod | undefined;
   // A mirror pod's node reports it under the static pod's UID.
   if (!current || podUidOnNode(current) !== report.uid || current.spec.nodeName !== node) {
     log.warn({ node, pod: `${report.namespace}/${report.name}`, uid: report.uid }, 'dropped a pod status for a pod not bound to the sending node');

@@ -32,6 +32,11 @@ export interface ListOptions {
   frozen?: boolean;
 }
 
+export interface GetOptions {
+  /** Return the store's own frozen object instead of a copy, for callers that only read it. */
+  frozen?: boolean;
+}
+
 export interface ListResult {
   items: KObject[];
   /** The store revision the list was read at; a watch from here misses nothing. */
@@ -50,14 +55,18 @@ export interface Watch extends AsyncIterable<StoreEvent> {
   close(): void;
 }
 
-/** Objects returned by get, list (unless `frozen`), create, update and delete are the caller's own copies. */
+/**
+ * Objects returned by get and list are the caller's own copies unless `frozen` is asked for.
+ * What create, update, guaranteedUpdate and delete return is the stored object itself, frozen:
+ * most callers only read it, and copying every write's result costs a parse per write.
+ */
 export interface Store {
   /** The revision of the latest acknowledged write. */
   currentRevision(): number;
   /** The oldest revision a watch can still start after; older ones get 410 Gone. */
   compactedRevision(): number;
 
-  get(key: ObjectKey): Promise<KObject | undefined>;
+  get(key: ObjectKey, opts?: GetOptions): Promise<KObject | undefined>;
   list(resource: string, opts?: ListOptions): Promise<ListResult>;
 
   /**
@@ -75,8 +84,8 @@ export interface Store {
   update(resource: string, obj: KObject): Promise<KObject>;
 
   /**
-   * Read-modify-write with retry on conflict: `mutate` gets the current object (a copy) and
-   * returns the new one, or undefined to leave it unchanged.
+   * Read-modify-write with retry on conflict: `mutate` gets the current object, frozen, and
+   * returns a changed copy (spread what it keeps), or undefined to leave it unchanged.
    */
   guaranteedUpdate(key: ObjectKey, mutate: (current: KObject) => KObject | undefined | Promise<KObject | undefined>): Promise<KObject>;
 

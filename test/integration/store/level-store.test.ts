@@ -114,12 +114,17 @@ describe('level store', { timeout: 30_000 }, () => {
     assert.deepEqual((await s.list('deployments')).items, []);
   });
 
-  test('callers cannot change stored objects: copies by default, frozen objects on request', async () => {
+  test('callers cannot change stored objects: reads copy unless asked not to, writes return frozen objects', async () => {
     const s = await fresh('copies');
     const input = pod('a');
     const a = await s.create('pods', input);
     (input.spec as { containers: unknown[] }).containers.push({ name: 'late' });
-    a.metadata.labels = { changed: 'yes' };
+    assert.throws(() => {
+      a.metadata.labels = { changed: 'yes' };
+    }, TypeError, 'what a write returns is frozen');
+    const updated = await s.guaranteedUpdate(key('a'), (cur) => ({ ...cur, metadata: { ...cur.metadata, annotations: { a: '1' } } }));
+    assert.ok(Object.isFrozen(updated.metadata.annotations), 'guaranteedUpdate returns the frozen stored object');
+    assert.equal(await s.get(key('a'), { frozen: true }), await s.get(key('a'), { frozen: true }), 'a frozen get returns the stored object itself');
     (await s.get(key('a')))!.metadata.labels!.x = 'y';
     (await s.list('pods')).items[0].metadata.name = 'renamed';
     const got = await s.get(key('a'));

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Pod } from '../../../src/api/types.js';
+import { schedulePod } from '../../../src/scheduler/algorithm.js';
 import { SchedulerCache } from '../../../src/scheduler/cache.js';
+import { defaultPlugins } from '../../../src/scheduler/plugins.js';
 import { podInfo } from '../../../src/scheduler/pod-info.js';
 import { makeNode, makePod } from './fixtures.js';
 
@@ -104,6 +106,24 @@ test('node changes that matter to filters are reported; heartbeats are not', t, 
   assert.equal(c.applyNode('MODIFIED', heartbeat), false);
   assert.equal(c.applyNode('MODIFIED', { ...node, spec: { unschedulable: true } }), true);
   assert.equal(c.applyNode('MODIFIED', { ...node, metadata: { ...node.metadata, labels: { disk: 'ssd' } } }), true);
+});
+
+test('the cache knows whether any node has a NoSchedule or NoExecute taint, so the taint filter can be skipped', t, () => {
+  const c = new SchedulerCache();
+  c.applyNode('ADDED', makeNode('n1'));
+  assert.equal(c.hasHardTaints, false, 'no node is tainted');
+  const tainted = makeNode('n2', { taints: [{ key: 'gpu', value: 'true', effect: 'NoSchedule' }] });
+  c.applyNode('ADDED', tainted);
+  assert.equal(c.hasHardTaints, true, 'n2 has a NoSchedule taint');
+  for (let i = 0; i < 2; i++) {
+    const r = schedulePod(podInfo(makePod(`p${i}`)), c, { plugins: defaultPlugins, startIndex: i });
+    assert.equal(r.ok && r.nodeName, 'n1', 'the pod avoids the tainted node, wherever filtering starts');
+  }
+  c.applyNode('MODIFIED', makeNode('n2', { taints: [{ key: 'gpu', value: 'true', effect: 'PreferNoSchedule' }] }));
+  assert.equal(c.hasHardTaints, false, 'a PreferNoSchedule taint does not turn pods away');
+  c.applyNode('MODIFIED', tainted);
+  c.applyNode('DELETED', tainted);
+  assert.equal(c.hasHardTaints, false, 'the tainted node is gone');
 });
 
 test('pods bound to a node that is gone stay counted and count again when it returns', t, () => {
