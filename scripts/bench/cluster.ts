@@ -229,6 +229,7 @@ try {
   console.log(`bound: ${bound}/${podCount}; ${fmt(bound / ((lastBound - firstCreate) / 1000))} pods/s from the first create to the last binding`);
   console.log(`creation→binding: p50 ${fmt(percentile(latencies, 50))} ms, p99 ${fmt(percentile(latencies, 99))} ms`);
   console.log(`creation→Running (reported by the simulated nodes): p50 ${fmt(percentile(toRunning, 50))} ms, p99 ${fmt(percentile(toRunning, 99))} ms; all ${running} Running after ${(runningMs / 1000).toFixed(1)} s`);
+  if (running < podCount) console.log(`not every pod was reported Running; the control plane's last log lines:\n${serverErr}\nthe simulated nodes' last log lines:\n${simulatedErr}`);
   if (watchRestarts) console.log(`(the benchmark's pod watch was resumed ${watchRestarts} times; times seen after a resume are late)`);
   console.log(`CPU from the first create to the end: control plane ${cpu.server.toFixed(1)} s, nats-server ${cpu.nats.map((c) => `${c.toFixed(1)} s`).join(', ')}, simulated nodes ${cpu.nodes.toFixed(1)} s, this process (API client, watch) ${cpu.bench.toFixed(1)} s`);
   console.log(`control plane RSS: ${fmt(rssIdle)} MiB idle, ${fmt(rssNodes)} MiB with nodes, ${fmt(rssCreated)} MiB after creates, ${fmt(rssEnd)} MiB at the end (${heapEnd}); nats-server ${natsRss.map((r) => `${fmt(r)} MiB`).join(', ')}`);

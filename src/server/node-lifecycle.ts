@@ -58,7 +58,8 @@ export class NodeLifecycle {
     await this.opts.credentials.removeOrphans();
     this.watchDeletions();
     // After a control-plane restart every node resends its status at once instead of waiting.
-    for (const n of (await this.opts.store.list('nodes')).items) this.requestResync(n.metadata.name!, 'control plane started');
+    await this.resyncAll('control plane started');
+    void this.resyncAfterReconnects();
     const period = Math.max(200, Math.min(1000, this.opts.gracePeriodMs / 4));
     this.timer = setInterval(() => void this.tick().catch((e) => log.error({ err: e }, 'node monitor failed')), period);
   }
@@ -190,6 +191,23 @@ export class NodeLifecycle {
     }
     if (outcome.written && outcome.ready) this.heartbeatWrittenAt.set(name, this.now());
     return outcome.written ? 'written' : 'unchanged';
+  }
+
+  private async resyncAll(reason: string): Promise<void> {
+    for (const n of (await this.opts.store.list('nodes', { frozen: true })).items) this.requestResync(n.metadata.name!, reason);
+  }
+
+  /**
+   * NATS delivers at most once: what nodes sent while this connection was down (pod statuses,
+   * events) is lost, and nodes send a status again only when it changes. So after a reconnect
+   * every node is asked to send everything again.
+   */
+  private async resyncAfterReconnects(): Promise<void> {
+    for await (const st of this.opts.nc.status()) {
+      if (st.type !== 'reconnect') continue;
+      this.opts.log.info('reconnected to NATS; asking every node to resend its status and pods');
+      await this.resyncAll('control plane reconnected').catch((e) => this.opts.log.error({ err: e }, 'asking nodes to resync failed'));
+    }
   }
 
   private requestResync(name: string, reason: string): void {

@@ -118,8 +118,9 @@ export class PodDispatch {
     const old = pods.get(key);
     pods.set(key, pod);
     this.nodeOf.set(key, node);
-    // A status written from the node's own report changes nothing the node needs.
-    if (!old || !isDeepStrictEqual(old.spec, pod.spec) || !isDeepStrictEqual(old.metadata, { ...pod.metadata, resourceVersion: old.metadata.resourceVersion })) {
+    // A status written from the node's own report changes nothing the node needs. The store
+    // shares unchanged parts between versions, so an untouched spec is the same object.
+    if (!old || (old.spec !== pod.spec && !isDeepStrictEqual(old.spec, pod.spec)) || !isDeepStrictEqual(old.metadata, { ...pod.metadata, resourceVersion: old.metadata.resourceVersion })) {
       this.changed(node, key, pod);
     }
   }

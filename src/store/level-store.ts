@@ -103,6 +103,48 @@ function freezeParsed<T>(v: T, pool: StringPool): T {
   return Object.freeze(v);
 }
 
+/**
+ * The stored form of a write's new object: subtrees it shares with `current` (the stored object
+ * it replaces, frozen) are kept as they are; the rest is copied as JSON carries it (undefined
+ * fields dropped, non-finite numbers as null, toJSON applied) and frozen. A status write then
+ * shares the pod's spec with the version before instead of parsing it again.
+ */
+function storedForm(next: unknown, current: unknown, pool: StringPool): unknown {
+  if (next === current && typeof next === 'object' && next !== null && Object.isFrozen(next)) return next;
+  switch (typeof next) {
+    case 'string':
+      return pool.intern(next);
+    case 'number':
+      // JSON writes -0 as 0 and non-finite numbers as null.
+      return Number.isFinite(next) ? (next === 0 ? 0 : next) : null;
+    case 'boolean':
+      return next;
+    case 'object':
+      break;
+    default:
+      // undefined, functions and symbols: JSON leaves them out.
+      return undefined;
+  }
+  if (next === null) return null;
+  if (typeof (next as { toJSON?: unknown }).toJSON === 'function') return freezeParsed(JSON.parse(JSON.stringify(next)) as unknown, pool);
+  if (Array.isArray(next)) {
+    const cur = Array.isArray(current) ? current : undefined;
+    const out = new Array<unknown>(next.length);
+    for (let i = 0; i < next.length; i++) out[i] = storedForm(next[i], cur?.[i], pool) ?? null;
+    return Object.freeze(out);
+  }
+  const cur = current && typeof current === 'object' ? (current as Record<string, unknown>) : undefined;
+  const src = next as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(src)) {
+    // Assigning __proto__ would set the prototype: such an object takes the JSON path.
+    if (k === '__proto__') return freezeParsed(JSON.parse(JSON.stringify(next)) as unknown, pool);
+    const v = storedForm(src[k], cur?.[k], pool);
+    if (v !== undefined) out[k] = v;
+  }
+  return Object.freeze(out);
+}
+
 /** Parses stored JSON into a frozen object. */
 function parseFrozen(json: string, pool: StringPool): KObject {
   return freezeParsed(JSON.parse(json) as KObject, pool);
@@ -350,10 +392,11 @@ export class LevelStore implements Store {
         return reject(e);
       }
       const revision = ++this.assignedRevision;
-      // Serialized once: the same text goes to disk and, parsed, into memory, so the cache holds
-      // exactly what a restart would load and never shares structure with the caller's object.
-      const json = JSON.stringify({ ...decision.object, metadata: { ...decision.object.metadata, resourceVersion: String(revision) } });
-      const object = parseFrozen(json, this.strings);
+      const stored = { ...decision.object, metadata: { ...decision.object.metadata, resourceVersion: String(revision) } };
+      const json = JSON.stringify(stored);
+      // What memory holds equals what a restart would load, and shares no structure with the
+      // caller's object beyond the stored subtrees the caller kept.
+      const object = current ? (storedForm(stored, current, this.strings) as KObject) : parseFrozen(json, this.strings);
       const dbKey = objectDbKey(resource, namespace, name);
       this.pendingState.set(dbKey, { revision, object: decision.type === 'DELETED' ? undefined : object });
       this.queue.push({ revision, type: decision.type, resource, dbKey, json, object, prev: current, resolve, reject });

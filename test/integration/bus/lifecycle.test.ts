@@ -7,6 +7,7 @@ import { Agent } from '../../../src/agent/agent.js';
 import { loadIdentity } from '../../../src/agent/identity.js';
 import { joinCluster } from '../../../src/agent/join.js';
 import type { Pod } from '../../../src/api/types.js';
+import { codecs } from '../../../src/bus/messages.js';
 import { subjects } from '../../../src/bus/subjects.js';
 import { eventually, getNode, log, readyStatus, startHarness, within, type Harness } from './harness.js';
 import { nodeJoinCrypto } from '../../../src/agent/node-key.js';
@@ -65,6 +66,15 @@ test('a stopped agent turns NotReady within the grace period and comes back with
 test('nats-server killed with SIGKILL is restarted and agents renew again within 15 s', { timeout: 30_000 }, async () => {
   await joinAndRun('life-2');
   await eventually('Ready', 10_000, ready('life-2', 'True'));
+  // Statuses sent while the control plane was cut off are lost, so it asks nodes to resend.
+  const resyncs = h.plane.nc.subscribe(subjects.toNode('life-2', 'resync'));
+  const askedAgain = (async () => {
+    for await (const m of resyncs) {
+      const req = codecs.resyncRequest.decode(m.data);
+      if (req.ok && req.value.reason === 'control plane reconnected') return req.value.reason;
+    }
+    return undefined;
+  })();
   const oldPid = h.plane.supervisor.pid!;
   process.kill(oldPid, 'SIGKILL');
   const newPid = await eventually('a new nats-server', 10_000, () => {
@@ -80,6 +90,8 @@ test('nats-server killed with SIGKILL is restarted and agents renew again within
   })();
   assert.equal(await within(renewed, 15_000, 'no renewal'), 'skiff.from.life-2.lease');
   sub.unsubscribe();
+  assert.equal(await within(askedAgain, 15_000, 'no resync request after the reconnect'), 'control plane reconnected');
+  resyncs.unsubscribe();
   await eventually('Ready after the restart', 15_000, ready('life-2', 'True'));
 });
 

@@ -138,6 +138,32 @@ describe('level store', { timeout: 30_000 }, () => {
     }, TypeError);
   });
 
+  test('an update keeps the unchanged stored parts shared and holds in memory exactly what a restart loads', async () => {
+    const path = join(dir, 'shared');
+    let s = await openLevelStore(path);
+    const created = await s.create('pods', pod('a'));
+    const withStatus = await s.guaranteedUpdate(key('a'), (cur) => ({
+      ...cur,
+      status: { phase: 'Running', startTime: new Date(Date.UTC(2026, 0, 2, 3, 4, 5)), gone: undefined, odd: [1, undefined, Number.NaN, -0], text: 'a longer status string' },
+    }));
+    assert.equal(withStatus.spec, created.spec, 'a status write shares the spec with the version before');
+    assert.ok(Object.isFrozen(withStatus.status) && Object.isFrozen((withStatus.status as { odd: unknown[] }).odd), 'the new parts are frozen');
+    const expected = { phase: 'Running', startTime: '2026-01-02T03:04:05.000Z', odd: [1, null, null, 0], text: 'a longer status string' };
+    assert.deepEqual(withStatus.status, expected, 'memory holds the status as JSON carries it');
+    const bound = await s.update('pods', { ...withStatus, spec: { ...(withStatus.spec as object), nodeName: 'n1' } });
+    assert.equal((bound.spec as { containers: unknown }).containers, (created.spec as { containers: unknown }).containers, 'a binding shares the containers');
+    const deleted = await s.delete(key('a'));
+    assert.equal(deleted.status, bound.status, 'the deleted object shares what it had');
+    await s.create('pods', pod('b'));
+    const b = await s.guaranteedUpdate(key('b'), (cur) => ({ ...cur, metadata: { ...cur.metadata, labels: { app: 'web' } }, status: { phase: 'Pending' } }));
+    const inMemory = await s.get(key('b'));
+    await s.close();
+    s = await openLevelStore(path);
+    opened.push(s);
+    assert.deepEqual(await s.get(key('b')), inMemory, 'a restart loads what memory held');
+    assert.equal(inMemory!.metadata.resourceVersion, b.metadata.resourceVersion);
+  });
+
   test('errors: AlreadyExists, NotFound, Conflict on a stale resourceVersion', async () => {
     const s = await fresh('errors');
     const a = await s.create('pods', pod('a'));
