@@ -256,12 +256,12 @@ export class SchedulerCache implements Snapshot {
     this.freeSlots.push(info.slot);
   }
 
-  /** O(1) removal from the node list: the last node takes the removed one's place. */
   private countTaints(info: NodeInfo, delta: 1 | -1): void {
     if (info.preferNoScheduleTaints.length) this.nodesWithPreferNoSchedule += delta;
     if (info.hardTaints.length) this.nodesWithHardTaints += delta;
   }
 
+  /** O(1) removal from the node list: the last node takes the removed one's place. */
   private unlist(info: NodeInfo): void {
     this.countTaints(info, -1);
     const last = this.list.pop()!;
