@@ -127,6 +127,10 @@ export class SchedulerCache implements Snapshot {
       let freed = false;
       if (isTerminated(pod)) {
         freed = this.unplace(key) !== undefined;
+      } else if (before && before.pod.spec === pod.spec && before.pod.metadata.ownerReferences === pod.metadata.ownerReferences) {
+        // A status or label write: the store kept spec and owners as they were, so nothing
+        // counted moves. Only the newer object is held, so the older one can go.
+        this.repoint(before, pod);
       } else {
         if (before) this.unplace(key);
         this.place(podInfo(pod));
@@ -210,6 +214,12 @@ export class SchedulerCache implements Snapshot {
     info.addPod(p);
     this.placed.set(p.key, p);
     if (p.ownerUid) this.countOwner(p.ownerUid, info.slot, 1);
+  }
+
+  private repoint(before: PodInfo, pod: Pod): void {
+    const next = { ...before, pod };
+    this.placed.set(next.key, next);
+    this.infos.get(next.nodeName)?.replacePod(next);
   }
 
   private countOwner(uid: string, slot: number, delta: 1 | -1): void {

@@ -65,6 +65,11 @@ export class NodeInfo {
     this.account(p, 1);
   }
 
+  /** Holds `p` in place of the pod with its key, which must request the same: nothing is recounted. */
+  replacePod(p: PodInfo): void {
+    if (this.pods.has(p.key)) this.pods.set(p.key, p);
+  }
+
   /** Removes the pod with `key`; returns what was there. */
   removePod(key: string): PodInfo | undefined {
     const p = this.pods.get(key);

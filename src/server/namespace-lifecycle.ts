@@ -16,7 +16,7 @@ export function namespaceLifecycle(store: Store): AdmissionPlugin {
         throw errors.forbidden('namespaces', req.name, 'this namespace may not be deleted');
       }
       if (req.operation === 'CREATE' && req.info.namespaced) {
-        const ns = await store.get({ resource: 'namespaces', namespace: '', name: req.namespace });
+        const ns = await store.get({ resource: 'namespaces', namespace: '', name: req.namespace }, { frozen: true });
         if (!ns) throw errors.notFound('namespaces', req.namespace);
         if ((ns.status as { phase?: string } | undefined)?.phase === 'Terminating') {
           throw errors.forbidden(groupResource(req.info), req.name, `unable to create new content in namespace ${req.namespace} because it is being terminated`);

@@ -37,6 +37,22 @@ test('node totals follow pods as they are bound, finish and go', t, () => {
   assert.equal(n1.usedPorts.size, 0);
 });
 
+test('a write that keeps the stored spec and owners recounts nothing and holds only the newer pod', t, () => {
+  const c = new SchedulerCache();
+  c.applyNode('ADDED', makeNode('n1'));
+  const bound = withNode(makePod('p', { cpu: '500m', ownerUid: 'rs' }), 'n1');
+  c.applyPod('ADDED', bound);
+  const n1 = c.nodeInfo('n1')!;
+  const running: Pod = { ...bound, metadata: { ...bound.metadata, resourceVersion: '2' }, status: { phase: 'Running' } };
+  assert.deepEqual(c.applyPod('MODIFIED', running), { freed: false });
+  assert.deepEqual([n1.requestedMilliCpu, n1.podCount, n1.ownerCounts.get('rs')], [500, 1, 1], 'the totals stay');
+  assert.equal(n1.pods.get('default/p')!.pod, running, 'the node holds the newer pod');
+  // A spec that is a new object (here asking for more) is counted again.
+  const bigger = withNode(makePod('p', { cpu: '2', ownerUid: 'rs' }), 'n1');
+  c.applyPod('MODIFIED', bigger);
+  assert.deepEqual([n1.requestedMilliCpu, n1.podCount, n1.ownerCounts.get('rs')], [2000, 1, 1], 'a changed spec is recounted');
+});
+
 test('deleting a bound pod frees its node', t, () => {
   const c = new SchedulerCache();
   c.applyNode('ADDED', makeNode('n1'));
