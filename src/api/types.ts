@@ -525,8 +525,20 @@ export interface CronJob extends KObject {
 
 // ---- policy ----------------------------------------------------------------------------------
 
+export interface ScopedResourceSelectorRequirement {
+  scopeName: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+export interface ResourceQuotaSpec {
+  hard?: ResourceList;
+  scopes?: string[];
+  scopeSelector?: { matchExpressions?: ScopedResourceSelectorRequirement[] };
+}
+
 export interface ResourceQuota extends KObject {
-  spec?: { hard?: ResourceList; scopes?: string[] };
+  spec?: ResourceQuotaSpec;
   status?: { hard?: ResourceList; used?: ResourceList };
 }
 

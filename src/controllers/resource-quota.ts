@@ -2,7 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { isApiError } from '../api/errors.js';
 import { formatBytes, formatCpuMilli, toMilli } from '../api/quantity.js';
 import { resources } from '../api/resources.js';
-import type { Container, KObject, Pod, ResourceList, ResourceQuota } from '../api/types.js';
+import type { Container, KObject, Pod, ResourceList, ResourceQuota, ResourceQuotaSpec, ScopedResourceSelectorRequirement } from '../api/types.js';
 import type { Logger } from '../log/logger.js';
 import type { Store } from '../store/store.js';
 import { Controller, type Informer, keyOf, type ReconcileResult } from './runtime.js';
@@ -55,29 +55,40 @@ const bestEffort = (pod: Pod) =>
   [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])].every((c) => ['cpu', 'memory'].every((r) => c.resources?.requests?.[r] === undefined && c.resources?.limits?.[r] === undefined));
 
 /**
- * Whether a quota with these scopes tracks the object. Scoped quotas track pods only, as in
- * Kubernetes; PriorityClass and CrossNamespacePodAffinity match no pod, as Skiff has neither
- * priority classes nor pod affinity.
+ * Whether a quota with these scopes and scope selector tracks the object; `scopes` entries count
+ * as `Exists` requirements, as in Kubernetes, and all requirements must hold. Scoped quotas
+ * track pods only. PriorityClass compares the pod's priorityClassName; CrossNamespacePodAffinity
+ * matches no pod, as Skiff has no pod affinity.
  */
-export function matchesScopes(resource: string, obj: KObject, scopes: readonly string[] | undefined): boolean {
-  if (!scopes?.length) return true;
+export function matchesScopes(resource: string, obj: KObject, spec: Pick<ResourceQuotaSpec, 'scopes' | 'scopeSelector'> | undefined): boolean {
+  const requirements: ScopedResourceSelectorRequirement[] = [
+    ...(spec?.scopes ?? []).map((scopeName) => ({ scopeName, operator: 'Exists' as const })),
+    ...(spec?.scopeSelector?.matchExpressions ?? []),
+  ];
+  if (!requirements.length) return true;
   if (resource !== 'pods') return false;
   const pod = obj as Pod;
-  const terminating = pod.spec.activeDeadlineSeconds !== undefined;
-  return scopes.every((scope) => {
-    switch (scope) {
-      case 'Terminating':
-        return terminating;
-      case 'NotTerminating':
-        return !terminating;
-      case 'BestEffort':
-        return bestEffort(pod);
-      case 'NotBestEffort':
-        return !bestEffort(pod);
-      default:
-        return false;
+  return requirements.every((r) => scopeRequirementHolds(pod, r));
+}
+
+function scopeRequirementHolds(pod: Pod, r: ScopedResourceSelectorRequirement): boolean {
+  if (r.scopeName === 'PriorityClass') {
+    const name = (pod.spec as { priorityClassName?: string }).priorityClassName ?? '';
+    switch (r.operator) {
+      case 'In':
+        return (r.values ?? []).includes(name);
+      case 'NotIn':
+        return !(r.values ?? []).includes(name);
+      case 'Exists':
+        return name !== '';
+      case 'DoesNotExist':
+        return name === '';
     }
-  });
+  }
+  const terminating = pod.spec.activeDeadlineSeconds !== undefined;
+  const facts: Record<string, boolean> = { Terminating: terminating, NotTerminating: !terminating, BestEffort: bestEffort(pod), NotBestEffort: !bestEffort(pod), CrossNamespacePodAffinity: false };
+  const holds = facts[r.scopeName] ?? false;
+  return r.operator === 'DoesNotExist' ? !holds : r.operator === 'Exists' && holds;
 }
 
 /** What one object adds to the names in `hard`. */
@@ -143,7 +154,7 @@ export function formatUsageList(u: Usage): ResourceList {
 }
 
 /** What the namespace holds now, for each name in `hard`, read from the store. */
-export async function measureUsage(store: Store, namespace: string, hard: readonly string[], scopes?: readonly string[], nowMs = Date.now()): Promise<Usage> {
+export async function measureUsage(store: Store, namespace: string, hard: readonly string[], scopes?: Pick<ResourceQuotaSpec, 'scopes' | 'scopeSelector'>, nowMs = Date.now()): Promise<Usage> {
   const total: Usage = new Map(hard.map((n) => [n, 0]));
   const needed = new Set(hard.map(countedResource).filter((r): r is string => !!r));
   if (hard.some((n) => computeNames.has(n))) needed.add('pods');
@@ -206,7 +217,7 @@ export function resourceQuotaController(opts: ResourceQuotaControllerOptions): C
         const q = (await store.get({ resource: 'resourcequotas', namespace, name: cached.metadata.name! })) as ResourceQuota | undefined;
         if (!q) return;
         const hard = Object.keys(q.spec?.hard ?? {});
-        const used = formatUsageList(await measureUsage(store, namespace, hard, q.spec?.scopes));
+        const used = formatUsageList(await measureUsage(store, namespace, hard, q.spec));
         const status = { hard: { ...(q.spec?.hard ?? {}) }, used };
         if (isDeepStrictEqual(q.status, status)) return;
         await store.guaranteedUpdate({ resource: 'resourcequotas', namespace, name: q.metadata.name! }, (cur) => (cur.metadata.uid === q.metadata.uid ? { ...cur, status } : undefined));

@@ -276,7 +276,7 @@ export function resourceQuotaAdmission(store: Store, locks: NamespaceLocks): Adm
         for (const quota of quotas) {
           const hard = quota.spec?.hard ?? {};
           const names = Object.keys(hard);
-          if (!matchesScopes(req.info.plural, req.object, quota.spec?.scopes)) continue;
+          if (!matchesScopes(req.info.plural, req.object, quota.spec)) continue;
           if (req.info.kind === 'Pod') {
             const missing = missingComputeResources(req.object as Pod, names);
             if (missing) throw errors.forbidden(groupResource(req.info), req.name, `failed quota: ${quota.metadata.name}: ${missing}`);
@@ -285,7 +285,7 @@ export function resourceQuotaAdmission(store: Store, locks: NamespaceLocks): Adm
           if (![...delta.values()].some((v) => v > 0)) continue;
           const recorded = parseUsage(quota.status?.used);
           // A quota the controller has not counted yet is counted here.
-          const used = names.every((n) => recorded.has(n)) ? recorded : await measureUsage(store, req.namespace, names, quota.spec?.scopes);
+          const used = names.every((n) => recorded.has(n)) ? recorded : await measureUsage(store, req.namespace, names, quota.spec);
           const check = checkQuota(quota.metadata.name!, hard, used, delta);
           if (check.refusal) throw errors.forbidden(groupResource(req.info), req.name, check.refusal);
           charges.push({ quota, used: check.used });

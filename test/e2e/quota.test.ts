@@ -109,6 +109,32 @@ describe('quota and limit range admission through ctl', { timeout: 900_000 }, ()
     ok(await apply('q-over', 'x', pod('x', { requests: { cpu: '2' } })), 'the big pod fits once the first is gone');
   });
 
+  test('a quota with a PriorityClass scope selector counts and limits only the pods of that class', quick, async () => {
+    await namespace('q-priority');
+    const quota = `apiVersion: v1
+kind: ResourceQuota
+metadata:
+  name: pods-high
+spec:
+  hard: {pods: "1"}
+  scopeSelector:
+    matchExpressions:
+    - {operator: In, scopeName: PriorityClass, values: [high]}
+`;
+    ok(await apply('q-priority', 'quota', quota), 'apply the scoped quota');
+    const classed = (name: string) => pod(name).replace('spec:\n', 'spec:\n  priorityClassName: high\n');
+    ok(await apply('q-priority', 'one', classed('one')), 'the first high-priority pod fits');
+    ok(await apply('q-priority', 'plain', pod('plain')), 'a pod of no class is outside the quota');
+    await waitUsed('q-priority', 'pods-high', { pods: '1' });
+    const r = await apply('q-priority', 'two', classed('two'));
+    assert.equal(r.code, 1, `apply exits 1: ${r.stdout} ${r.stderr}`);
+    assert.match(r.stderr, /pods "two" is forbidden: exceeded quota: pods-high, requested: pods=1, used: pods=1, limited: pods=1/, 'the Kubernetes message');
+    assert.deepEqual(await podNames('q-priority'), ['pod/one', 'pod/plain'], 'the refused pod was not stored');
+    const bad = await apply('q-priority', 'bad', quota.replace('name: pods-high', 'name: bad').replace('{operator: In, scopeName: PriorityClass, values: [high]}', '{operator: In, scopeName: BestEffort, values: [x]}'));
+    assert.equal(bad.code, 1, `a BestEffort scope with In is refused: ${bad.stdout}`);
+    assert.match(bad.stderr, /spec\.scopeSelector\.matchExpressions\[0\]\.operator: Invalid value: "In": must be 'Exists' when scope is BestEffort/, 'the field and the fix');
+  });
+
   test('concurrent creates never overrun a quota', quick, async () => {
     await namespace('q-race');
     ok(await apply('q-race', 'quota', `apiVersion: v1\nkind: ResourceQuota\nmetadata:\n  name: three\nspec:\n  hard: {pods: "3"}\n`), 'apply quota');

@@ -106,6 +106,26 @@ export function validateResourceQuota(obj: Obj, errs: FieldError[]): void {
   if (!spec) return;
   readResourceList(spec.hard, 'spec.hard', errs, checkQuotaResourceName, (name) => countedQuotaResources.has(name) || !isNativeResource(name));
   readList(spec.scopes, 'spec.scopes', errs)?.forEach((s, i) => readEnum(s, index('spec.scopes', i), errs, quotaScopes));
+  if (spec.scopeSelector !== undefined && spec.scopeSelector !== null) {
+    const selector = readObj(spec.scopeSelector, 'spec.scopeSelector', errs);
+    const path = 'spec.scopeSelector.matchExpressions';
+    if (selector) readList(selector.matchExpressions, path, errs)?.forEach((r, i) => validateScopeRequirement(r, index(path, i), errs));
+  }
+}
+
+/** Only PriorityClass takes an operator other than Exists (with class names as values). */
+const existsOnlyScopes = new Set(['Terminating', 'NotTerminating', 'BestEffort', 'NotBestEffort', 'CrossNamespacePodAffinity']);
+
+function validateScopeRequirement(v: unknown, path: string, errs: FieldError[]): void {
+  const r = readObj(v, path, errs);
+  if (!r) return;
+  const scope = readEnum(r.scopeName, child(path, 'scopeName'), errs, quotaScopes);
+  const operator = readEnum(r.operator, child(path, 'operator'), errs, ['In', 'NotIn', 'Exists', 'DoesNotExist']);
+  const values = r.values === undefined || r.values === null ? [] : readStringList(r.values, child(path, 'values'), errs) ?? [];
+  if (!operator) return;
+  if ((operator === 'In' || operator === 'NotIn') && values.length === 0) errs.push(required(child(path, 'values'), 'must be at least one value when `operator` is \'In\' or \'NotIn\''));
+  if ((operator === 'Exists' || operator === 'DoesNotExist') && values.length > 0) errs.push(invalid(child(path, 'values'), values, 'must be no value when `operator` is \'Exists\' or \'DoesNotExist\''));
+  if (scope && existsOnlyScopes.has(scope) && operator !== 'Exists') errs.push(invalid(child(path, 'operator'), operator, `must be 'Exists' when scope is ${scope}`));
 }
 
 const limitTypes = ['Container', 'Pod', 'PersistentVolumeClaim'];

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resourceByKind } from '../../../src/api/resources.js';
-import type { KObject, LimitRange, Pod } from '../../../src/api/types.js';
+import type { KObject, LimitRange, Pod, ScopedResourceSelectorRequirement } from '../../../src/api/types.js';
 import { matchesScopes, missingComputeResources, parseUsage, podCountsTowardQuota, usageOf } from '../../../src/controllers/resource-quota.js';
 import { applyLimitRanges, checkQuota, defaultTolerationSeconds, type AdmissionRequest } from '../../../src/server/admission.js';
 
@@ -148,15 +148,26 @@ test('DefaultTolerationSeconds adds the two NoExecute tolerations unless the pod
   assert.equal((update.object as Pod).spec.tolerations, undefined, 'updates are left alone');
 });
 
-test('quota scopes: BestEffort, NotBestEffort, Terminating and NotTerminating pick pods; scoped quotas track pods only', opts, () => {
+test('quota scopes and scope selectors: BestEffort, NotBestEffort, Terminating, NotTerminating and PriorityClass pick pods; scoped quotas track pods only', opts, () => {
   const plain = pod([{ name: 'a' }]);
   const sized = pod([{ name: 'a', resources: { requests: { cpu: '1' } } }]);
   const deadline: Pod = { ...plain, spec: { ...plain.spec, activeDeadlineSeconds: 60 } };
-  assert.ok(matchesScopes('pods', plain, ['BestEffort']), 'no requests or limits is BestEffort');
-  assert.ok(!matchesScopes('pods', sized, ['BestEffort']), 'a cpu request is not BestEffort');
-  assert.ok(matchesScopes('pods', sized, ['NotBestEffort', 'NotTerminating']), 'scopes are ANDed');
-  assert.ok(matchesScopes('pods', deadline, ['Terminating', 'BestEffort']), 'activeDeadlineSeconds makes a pod Terminating');
-  assert.ok(!matchesScopes('pods', deadline, ['NotTerminating']), 'and not NotTerminating');
-  assert.ok(matchesScopes('deployments', plain, []), 'an unscoped quota tracks everything');
-  assert.ok(!matchesScopes('deployments', plain, ['BestEffort']), 'a scoped quota tracks pods only');
+  assert.ok(matchesScopes('pods', plain, { scopes: ['BestEffort'] }), 'no requests or limits is BestEffort');
+  assert.ok(!matchesScopes('pods', sized, { scopes: ['BestEffort'] }), 'a cpu request is not BestEffort');
+  assert.ok(matchesScopes('pods', sized, { scopes: ['NotBestEffort', 'NotTerminating'] }), 'scopes are ANDed');
+  assert.ok(matchesScopes('pods', deadline, { scopes: ['Terminating', 'BestEffort'] }), 'activeDeadlineSeconds makes a pod Terminating');
+  assert.ok(!matchesScopes('pods', deadline, { scopes: ['NotTerminating'] }), 'and not NotTerminating');
+  assert.ok(matchesScopes('deployments', plain, { scopes: [] }), 'an unscoped quota tracks everything');
+  assert.ok(!matchesScopes('deployments', plain, { scopes: ['BestEffort'] }), 'a scoped quota tracks pods only');
+
+  const selector = (...matchExpressions: ScopedResourceSelectorRequirement[]) => ({ scopeSelector: { matchExpressions } });
+  const high: Pod = { ...sized, spec: { ...sized.spec, priorityClassName: 'high' } as Pod['spec'] };
+  assert.ok(matchesScopes('pods', high, selector({ scopeName: 'PriorityClass', operator: 'In', values: ['high', 'urgent'] })), 'PriorityClass In matches the pod\'s class');
+  assert.ok(!matchesScopes('pods', sized, selector({ scopeName: 'PriorityClass', operator: 'In', values: ['high'] })), 'a pod without a class is not In');
+  assert.ok(matchesScopes('pods', sized, selector({ scopeName: 'PriorityClass', operator: 'NotIn', values: ['high'] })), 'and is NotIn');
+  assert.ok(matchesScopes('pods', high, selector({ scopeName: 'PriorityClass', operator: 'Exists' })), 'Exists: any class');
+  assert.ok(matchesScopes('pods', sized, selector({ scopeName: 'PriorityClass', operator: 'DoesNotExist' })), 'DoesNotExist: no class');
+  assert.ok(matchesScopes('pods', plain, selector({ scopeName: 'BestEffort', operator: 'Exists' })), 'a selector scope with Exists is the plain scope');
+  assert.ok(!matchesScopes('pods', high, { scopes: ['BestEffort'], ...selector({ scopeName: 'PriorityClass', operator: 'In', values: ['high'] }) }), 'scopes and selector are ANDed');
+  assert.ok(!matchesScopes('deployments', plain, selector({ scopeName: 'PriorityClass', operator: 'DoesNotExist' })), 'a selector-scoped quota tracks pods only');
 });
