@@ -1,7 +1,7 @@
 // Whole-cluster scheduling benchmark: a real `ctl server` process (HTTPS API, level store,
 // scheduler, controllers, its nats-server) and N simulated nodes (`ctl join --simulate N`, its
-// own process) that join through the real NATS path, renew leases and report their pods Running. M pods are created
-// through the API (`--via api`, `--concurrency` requests in flight) or by Deployments of up to
+// own process) that join through the real NATS path, renew leases and report their pods
+// Running. M pods are created through the API (`--via api`, `--concurrency` requests in flight) or by Deployments of up to
 // 1,000 replicas each (`--via deployment`: the controllers create the pods, so the scheduler, not
 // the API client, sets the pace); a watch sees each pod appear and get its node. Prints pods bound
 // per second, creation-to-binding latency (p50, p99), time to Running, the control plane's RSS
@@ -34,6 +34,8 @@ const via = viaIndex >= 0 ? process.argv[viaIndex + 1] : 'api';
 if (via !== 'api' && via !== 'deployment') throw new Error(`--via must be api or deployment, not ${via}`);
 const profIndex = process.argv.indexOf('--cpu-prof');
 const profDir = profIndex >= 0 ? resolve(process.argv[profIndex + 1]) : undefined;
+const nodeFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : [];
+const quietEnv = { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' };
 const repo = resolve(fileURLToPath(import.meta.url), '../../..');
 const ctl = join(repo, 'dist/cmd/ctl.js');
 if (!existsSync(ctl)) throw new Error('dist/cmd/ctl.js is missing: run npm run build first');
@@ -85,8 +87,8 @@ function clusterCidrFor(n: number): string {
 
 const server = spawn(
   process.execPath,
-  [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ctl, 'server', '--data-dir', join(dir, 'server'), '--bind-address', '127.0.0.1', '--api-port', String(apiPort), '--nats-port', String(natsPort), '--metrics-port', String(metricsPort), '--node-monitor-grace-period', '60s', '--cluster-cidr', clusterCidrFor(nodeCount)],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' } },
+  [...nodeFlags, ctl, 'server', '--data-dir', join(dir, 'server'), '--bind-address', '127.0.0.1', '--api-port', String(apiPort), '--nats-port', String(natsPort), '--metrics-port', String(metricsPort), '--node-monitor-grace-period', '60s', '--cluster-cidr', clusterCidrFor(nodeCount)],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: quietEnv },
 );
 let serverErr = '';
 server.stderr.on('data', (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-8000)));
@@ -108,8 +110,8 @@ try {
   const t0 = performance.now();
   simulated = spawn(
     process.execPath,
-    [...(profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir] : []), ctl, 'join', url, '--token', token, '--discovery-token-ca-cert-hash', caHash, '--node-name', 'sim', '--data-dir', join(dir, 'nodes'), '--simulate', String(nodeCount), '--node-status-update-frequency', '10s'],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn', SKIFF_LOG_FORMAT: 'json' } },
+    [...nodeFlags, ctl, 'join', url, '--token', token, '--discovery-token-ca-cert-hash', caHash, '--node-name', 'sim', '--data-dir', join(dir, 'nodes'), '--simulate', String(nodeCount), '--node-status-update-frequency', '10s'],
+    { stdio: ['ignore', 'ignore', 'pipe'], env: quietEnv },
   );
   simulated.stderr!.on('data', (d: Buffer) => (simulatedErr = (simulatedErr + d.toString()).slice(-8000)));
   const nodeInfo = resourceByKind('Node')!;

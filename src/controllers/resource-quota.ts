@@ -61,34 +61,44 @@ const bestEffort = (pod: Pod) =>
  * matches no pod, as Skiff has no pod affinity.
  */
 export function matchesScopes(resource: string, obj: KObject, spec: Pick<ResourceQuotaSpec, 'scopes' | 'scopeSelector'> | undefined): boolean {
-  const requirements: ScopedResourceSelectorRequirement[] = [
-    ...(spec?.scopes ?? []).map((scopeName) => ({ scopeName, operator: 'Exists' as const })),
-    ...(spec?.scopeSelector?.matchExpressions ?? []),
-  ];
-  if (!requirements.length) return true;
+  const scopes = spec?.scopes ?? [];
+  const expressions = spec?.scopeSelector?.matchExpressions ?? [];
+  if (!scopes.length && !expressions.length) return true;
   if (resource !== 'pods') return false;
   const pod = obj as Pod;
-  return requirements.every((r) => scopeRequirementHolds(pod, r));
+  return scopes.every((s) => scopeHolds(pod, s)) && expressions.every((r) => scopeRequirementHolds(pod, r));
 }
 
-function scopeRequirementHolds(pod: Pod, r: ScopedResourceSelectorRequirement): boolean {
-  if (r.scopeName === 'PriorityClass') {
-    const name = (pod.spec as { priorityClassName?: string }).priorityClassName ?? '';
-    switch (r.operator) {
-      case 'In':
-        return (r.values ?? []).includes(name);
-      case 'NotIn':
-        return !(r.values ?? []).includes(name);
-      case 'Exists':
-        return name !== '';
-      case 'DoesNotExist':
-        return name === '';
-    }
+function scopeHolds(pod: Pod, scope: string): boolean {
+  switch (scope) {
+    case 'Terminating':
+      return pod.spec.activeDeadlineSeconds !== undefined;
+    case 'NotTerminating':
+      return pod.spec.activeDeadlineSeconds === undefined;
+    case 'BestEffort':
+      return bestEffort(pod);
+    case 'NotBestEffort':
+      return !bestEffort(pod);
+    case 'PriorityClass':
+      return priorityClassOf(pod) !== '';
+    default:
+      return false;
   }
-  const terminating = pod.spec.activeDeadlineSeconds !== undefined;
-  const facts: Record<string, boolean> = { Terminating: terminating, NotTerminating: !terminating, BestEffort: bestEffort(pod), NotBestEffort: !bestEffort(pod), CrossNamespacePodAffinity: false };
-  const holds = facts[r.scopeName] ?? false;
-  return r.operator === 'DoesNotExist' ? !holds : r.operator === 'Exists' && holds;
+}
+
+const priorityClassOf = (pod: Pod): string => (pod.spec as { priorityClassName?: string }).priorityClassName ?? '';
+
+function scopeRequirementHolds(pod: Pod, r: ScopedResourceSelectorRequirement): boolean {
+  switch (r.operator) {
+    case 'In':
+      return r.scopeName === 'PriorityClass' && (r.values ?? []).includes(priorityClassOf(pod));
+    case 'NotIn':
+      return r.scopeName === 'PriorityClass' && !(r.values ?? []).includes(priorityClassOf(pod));
+    case 'Exists':
+      return scopeHolds(pod, r.scopeName);
+    case 'DoesNotExist':
+      return !scopeHolds(pod, r.scopeName);
+  }
 }
 
 /** What one object adds to the names in `hard`. */

@@ -61,8 +61,9 @@ export class Informer {
   addIndex(name: string, fn: IndexFunc): void {
     if (this.indexers.has(name)) return;
     this.indexers.set(name, fn);
-    this.indices.set(name, new Map());
-    for (const [k, obj] of this.cache) this.file(name, fn, k, obj);
+    const index = new Map<string, Set<string>>();
+    this.indices.set(name, index);
+    for (const [k, obj] of this.cache) this.file(index, k, fn(obj));
   }
 
   /** The cached objects filed under `value` in the index `name`. */
@@ -71,19 +72,34 @@ export class Informer {
     return keys ? [...keys].map((k) => this.cache.get(k)!) : [];
   }
 
-  private file(name: string, fn: IndexFunc, key: string, obj: KObject): void {
-    const index = this.indices.get(name)!;
-    for (const v of fn(obj)) {
+  private file(index: Map<string, Set<string>>, key: string, values: readonly string[]): void {
+    for (const v of values) {
       let keys = index.get(v);
       if (!keys) index.set(v, (keys = new Set()));
       keys.add(key);
     }
   }
 
+  private unfile(index: Map<string, Set<string>>, key: string, values: readonly string[]): void {
+    for (const v of values) {
+      const keys = index.get(v);
+      keys?.delete(key);
+      if (keys?.size === 0) index.delete(v);
+    }
+  }
+
+  /** Caches `obj`; an index is touched only where its values for the object changed (most updates are status). */
   private put(key: string, obj: KObject): KObject | undefined {
-    const old = this.remove(key);
+    const old = this.cache.get(key);
     this.cache.set(key, obj);
-    for (const [name, fn] of this.indexers) this.file(name, fn, key, obj);
+    for (const [name, fn] of this.indexers) {
+      const index = this.indices.get(name)!;
+      const next = fn(obj);
+      const prev = old ? fn(old) : [];
+      if (prev.length === next.length && prev.every((v, i) => v === next[i])) continue;
+      this.unfile(index, key, prev);
+      this.file(index, key, next);
+    }
     return old;
   }
 
@@ -91,14 +107,7 @@ export class Informer {
     const old = this.cache.get(key);
     if (!old) return undefined;
     this.cache.delete(key);
-    for (const [name, fn] of this.indexers) {
-      const index = this.indices.get(name)!;
-      for (const v of fn(old)) {
-        const keys = index.get(v);
-        keys?.delete(key);
-        if (keys?.size === 0) index.delete(v);
-      }
-    }
+    for (const [name, fn] of this.indexers) this.unfile(this.indices.get(name)!, key, fn(old));
     return old;
   }
 

@@ -202,9 +202,9 @@ export function applyLimitRanges(pod: Pod, ranges: readonly LimitRange[]): strin
       for (const [k, v] of Object.entries(item.defaultRequest ?? {})) if (res.requests?.[k] === undefined) (res.requests ??= {})[k] = v;
     }
   }
+  const amount = (list: ResourceList | undefined) => (k: string) => ({ milli: q(list?.[k]), text: list?.[k] === undefined ? undefined : String(list[k]) });
   for (const item of items) {
     for (const c of containers) {
-      const amount = (list: ResourceList | undefined) => (k: string) => ({ milli: q(list?.[k]), text: list?.[k] === undefined ? undefined : String(list[k]) });
       problems.push(...checkLimitItem(item, 'Container', amount(c.resources?.requests), amount(c.resources?.limits)));
     }
   }

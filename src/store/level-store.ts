@@ -126,7 +126,8 @@ function storedForm(next: unknown, current: unknown, pool: StringPool): unknown 
       return undefined;
   }
   if (next === null) return null;
-  if (typeof (next as { toJSON?: unknown }).toJSON === 'function') return freezeParsed(JSON.parse(JSON.stringify(next)) as unknown, pool);
+  const viaJson = () => freezeParsed(JSON.parse(JSON.stringify(next)) as unknown, pool);
+  if (typeof (next as { toJSON?: unknown }).toJSON === 'function') return viaJson();
   if (Array.isArray(next)) {
     const cur = Array.isArray(current) ? current : undefined;
     const out = new Array<unknown>(next.length);
@@ -138,7 +139,7 @@ function storedForm(next: unknown, current: unknown, pool: StringPool): unknown 
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(src)) {
     // Assigning __proto__ would set the prototype: such an object takes the JSON path.
-    if (k === '__proto__') return freezeParsed(JSON.parse(JSON.stringify(next)) as unknown, pool);
+    if (k === '__proto__') return viaJson();
     const v = storedForm(src[k], cur?.[k], pool);
     if (v !== undefined) out[k] = v;
   }
